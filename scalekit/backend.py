@@ -1,0 +1,145 @@
+"""Where the course's Redis lives.
+
+By default an in-process fakeredis server (nothing to install, works on Binder); when
+``$REDIS_URL`` is set, a real Redis server. Both speak through redis-py, so the same
+code gives the same output on either. Nothing here ever flushes a database: every
+notebook works under its own key prefix (:func:`namespace`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+import fakeredis
+import redis
+
+ENV_VAR = "REDIS_URL"
+_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
+_embedded_lock = threading.Lock()
+_embedded_server: fakeredis.FakeServer | None = None
+
+
+class RedisUnavailable(ConnectionError):
+    """A Redis URL was given but no server answered there."""
+
+
+def connect(url: str | None = None, *, decode_responses: bool = True) -> redis.Redis:
+    """Return a Redis client: for ``url``, else ``$REDIS_URL``, else the embedded server.
+
+    The embedded server is one fakeredis server per process, shared by every client
+    this function returns. A bad or unreachable URL raises instead of falling back, so
+    a learner who asked for a real server always gets one.
+    """
+    if url is None:
+        url = os.environ.get(ENV_VAR) or None
+    if url is None:
+        return fakeredis.FakeRedis(server=_shared_embedded_server(), decode_responses=decode_responses)
+    shown = redact(url)
+    try:
+        client = redis.Redis.from_url(
+            url, decode_responses=decode_responses, socket_connect_timeout=3, socket_timeout=30
+        )
+    except ValueError as exc:
+        raise ValueError(
+            f"{shown!r} is not a Redis URL ({exc}). Use the form redis://HOST:PORT/DB, "
+            f"for example redis://127.0.0.1:6379/0, or unset {ENV_VAR} to use the embedded Redis."
+        ) from None
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        client.close()
+        raise RedisUnavailable(
+            f"No Redis server answered at {shown} ({exc}). Start one there "
+            f"(for example `redis-server --port 6379`), correct {ENV_VAR}, "
+            f"or unset {ENV_VAR} to use the embedded Redis."
+        ) from None
+    return client
+
+
+def is_embedded(client: redis.Redis) -> bool:
+    """True when ``client`` talks to the in-process fakeredis server, not a real one."""
+    return isinstance(client, fakeredis.FakeRedis)
+
+
+def describe(client: redis.Redis) -> str:
+    """A one-line banner that reads the same on the embedded and on a real server.
+
+    It proves the connection works (a PING and a round trip of a value) without
+    printing anything that differs between backends, so notebook outputs match.
+    """
+    probe = "scalekit:describe:probe"
+    client.set(probe, "ok", px=10_000)
+    echoed = client.get(probe)
+    client.delete(probe)
+    if echoed not in ("ok", b"ok") or not client.ping():
+        raise RedisUnavailable("Redis answered PING but did not store and return a value.")
+    return "Redis is ready: PING answered and a test value made the round trip."
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***``, safe to print in an error."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
+
+
+@dataclass
+class Namespace:
+    """A key prefix that one notebook (or test) owns on a shared Redis.
+
+    ``key("user", 42)`` gives ``"<prefix>:user:42"``; :meth:`clear` deletes only keys
+    under the prefix, so a learner's other data on a real server is never touched.
+    """
+
+    prefix: str
+    client: redis.Redis = field(repr=False)
+
+    def key(self, *parts: object) -> str:
+        """The full key for ``parts`` under this prefix."""
+        return ":".join([self.prefix, *(str(part) for part in parts)])
+
+    def keys(self) -> list[str]:
+        """Every key currently stored under this prefix, sorted."""
+        found = self.client.scan_iter(match=f"{self.prefix}:*", count=1000)
+        return sorted(k.decode() if isinstance(k, bytes) else k for k in found)
+
+    def clear(self) -> int:
+        """Delete this prefix's keys (and only those); return how many were deleted."""
+        keys = self.keys()
+        for start in range(0, len(keys), 500):
+            with self.client.pipeline(transaction=False) as pipe:
+                for key in keys[start : start + 500]:
+                    pipe.delete(key)
+                pipe.execute()
+        return len(keys)
+
+
+def namespace(prefix: str, client: redis.Redis | None = None, *, clear: bool = True) -> Namespace:
+    """Claim ``prefix`` on ``client`` (default: :func:`connect`) and, by default, empty it.
+
+    Prefixes are plain names (letters, digits, ``_``, ``-``, ``.``) so they cannot
+    match other keys by accident.
+    """
+    if not isinstance(prefix, str) or not _PREFIX_PATTERN.match(prefix):
+        raise ValueError(
+            f"namespace prefix must be a non-empty name of letters, digits, '_', '-' or '.', got {prefix!r}"
+        )
+    space = Namespace(prefix, client if client is not None else connect())
+    if clear:
+        space.clear()
+    return space
+
+
+def _shared_embedded_server() -> fakeredis.FakeServer:
+    global _embedded_server
+    with _embedded_lock:
+        if _embedded_server is None:
+            _embedded_server = fakeredis.FakeServer()
+        return _embedded_server
