@@ -1,0 +1,79 @@
+"""scalekit.backend: embedded by default, real on request, clear errors, no flushing."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from scalekit import backend
+
+
+def test_default_is_one_embedded_server_per_process(monkeypatch):
+    monkeypatch.delenv(backend.ENV_VAR, raising=False)
+    first, second = backend.connect(), backend.connect()
+    assert backend.is_embedded(first)
+    first.set("test_backend:shared", "yes")
+    assert second.get("test_backend:shared") == "yes"
+    first.delete("test_backend:shared")
+
+
+def test_describe_is_the_same_text_on_every_backend(redis):
+    embedded = backend.connect(None) if not backend.is_embedded(redis) else redis
+    assert backend.describe(redis) == backend.describe(embedded)
+    assert "ready" in backend.describe(redis)
+
+
+def test_malformed_url_names_the_url_and_the_fix():
+    with pytest.raises(ValueError) as error:
+        backend.connect("http://127.0.0.1:6379")
+    message = str(error.value)
+    assert "http://127.0.0.1:6379" in message and "redis://" in message and "REDIS_URL" in message
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_url_is_an_error_not_a_silent_fallback(monkeypatch):
+    url = f"redis://127.0.0.1:{_free_port()}/0"
+    monkeypatch.setenv(backend.ENV_VAR, url)
+    with pytest.raises(backend.RedisUnavailable) as error:
+        backend.connect()
+    assert url in str(error.value) and "unset REDIS_URL" in str(error.value)
+
+
+def test_password_is_redacted_in_errors():
+    url = f"redis://learner:s3cret@127.0.0.1:{_free_port()}/0"
+    with pytest.raises(backend.RedisUnavailable) as error:
+        backend.connect(url)
+    assert "s3cret" not in str(error.value) and "learner:***@" in str(error.value)
+
+
+def test_namespace_clears_only_its_own_keys(redis, ns):
+    other = backend.namespace(ns.prefix + "-other", redis)
+    redis.set(ns.key("a"), 1)
+    redis.set(ns.key("b", 2), 2)
+    redis.set(other.key("keep"), 3)
+    redis.set(ns.prefix + "x:not-mine", 4)
+    assert ns.keys() == [ns.key("a"), ns.key("b", 2)]
+    assert ns.clear() == 2
+    assert ns.keys() == []
+    assert redis.get(other.key("keep")) == "3"
+    assert redis.get(ns.prefix + "x:not-mine") == "4"
+    other.clear()
+    redis.delete(ns.prefix + "x:not-mine")
+
+
+def test_namespace_clears_on_claim_by_default(redis, ns):
+    redis.set(ns.key("left-over"), 1)
+    again = backend.namespace(ns.prefix, redis)
+    assert again.keys() == []
+
+
+@pytest.mark.parametrize("prefix", ["", "nb*", "a b", "x:y", None, "[ab]"])
+def test_namespace_rejects_prefixes_that_could_match_other_keys(prefix):
+    with pytest.raises(ValueError, match="namespace prefix"):
+        backend.namespace(prefix, backend.connect(None))

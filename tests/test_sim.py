@@ -1,0 +1,53 @@
+"""scalekit.sim: the simulation agrees with the closed forms and with SimPy."""
+
+import numpy as np
+import pytest
+import simpy
+
+from scalekit import models, sim
+
+
+def test_lindley_by_hand():
+    run = sim.fifo_pool(np.array([0.0, 1.0, 1.5, 10.0]), np.array([2.0, 2.0, 1.0, 1.0]), servers=1)
+    assert run.waits.tolist() == [0.0, 1.0, 2.5, 0.0]
+
+
+@pytest.mark.parametrize(("rate", "mu", "c"), [(0.5, 1, 1), (0.8, 1, 1), (8, 1, 10), (30, 4, 9)])
+def test_mmc_simulation_matches_erlang_c(rate, mu, c):
+    run = sim.mmc(rate, mu, c, requests=200_000, seed=42)
+    assert run.mean_response == pytest.approx(models.mmc_response_time(rate, mu, c), rel=0.06)
+
+
+def test_littles_law_holds_on_a_simulated_run():
+    run = sim.mmc(5, 1, 8, requests=100_000, seed=3)
+    assert run.in_system() == pytest.approx(run.throughput * run.mean_response, rel=0.02)
+
+
+def test_matches_simpy_request_by_request():
+    rng = np.random.default_rng(9)
+    arrivals = np.cumsum(rng.exponential(0.3, 500))
+    service = rng.exponential(0.8, 500)
+    ours = sim.fifo_pool(arrivals, service, servers=3)
+
+    env = simpy.Environment()
+    pool = simpy.Resource(env, capacity=3)
+    waits = np.zeros(500)
+
+    def customer(i):
+        yield env.timeout(arrivals[i])
+        with pool.request() as slot:
+            yield slot
+            waits[i] = env.now - arrivals[i]
+            yield env.timeout(service[i])
+
+    for i in range(500):
+        env.process(customer(i))
+    env.run()
+    assert np.allclose(ours.waits, waits)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="sorted"):
+        sim.fifo_pool(np.array([1.0, 0.0]), np.array([1.0, 1.0]))
+    with pytest.raises(ValueError, match="server count"):
+        sim.fifo_pool(np.array([0.0]), np.array([1.0]), servers=0)
