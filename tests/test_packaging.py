@@ -1,0 +1,37 @@
+"""Binder and pip install the same runtime packages."""
+
+import re
+
+import pytest
+
+from scalekit import course
+
+tomllib = pytest.importorskip("tomllib")
+CONDA_TO_PYPI = {"redis-py": "redis"}
+NOT_PYTHON_PACKAGES = {"python", "pip", "redis-server"}
+TEST_TOOLS_ON_BINDER = {"nbval"}
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0].lower()
+
+
+def test_environment_yml_names_the_runtime_packages_of_pyproject():
+    project = tomllib.loads((course.ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {_requirement_name(r) for r in project["dependencies"]}
+    runtime |= {"lupa"} if any("fakeredis[lua]" in r for r in project["dependencies"]) else set()
+    conda = set()
+    text = (course.ROOT / "environment.yml").read_text()
+    for line in text.split("\ndependencies:\n", 1)[1].splitlines():
+        match = re.match(r"^  - ([A-Za-z0-9_.-]+)=([\w.]+)\s+#\s*\S", line)
+        if match:
+            conda.add(CONDA_TO_PYPI.get(match[1], match[1]).lower())
+        elif re.match(r"^  - [A-Za-z]", line) and not line.strip().startswith(("- pip", "- -e")):
+            pytest.fail(f"environment.yml: pin the version and say why in a comment: {line.strip()}")
+    assert runtime == conda - NOT_PYTHON_PACKAGES - TEST_TOOLS_ON_BINDER
+
+
+def test_start_hook_hands_over_to_the_server():
+    start = (course.ROOT / "start").read_text()
+    assert start.rstrip().endswith('exec "$@"')
+    assert "REDIS_URL" in start
