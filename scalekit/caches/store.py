@@ -1,0 +1,183 @@
+"""The slow, durable tier behind the caches: products in SQLite.
+
+Every cache strategy in this package talks to a :class:`ProductStore`. It counts its
+reads and writes (so a notebook can show how much load a cache takes off the
+database) and can be switched ``down`` to rehearse outages. For write-behind it also
+keeps, per product, the version of the last change it applied, so replaying a batch
+of changes that was already applied does nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scalekit import db
+
+FIELDS = ("name", "price_cents", "stock")
+_VERSIONS_TABLE = """
+    CREATE TABLE IF NOT EXISTS product_versions (
+        id INTEGER PRIMARY KEY,
+        version TEXT NOT NULL
+    )"""
+
+
+class StoreUnavailable(ConnectionError):
+    """The database did not answer (the store is switched ``down``)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change for :meth:`ProductStore.apply`: ``value=None`` deletes the product."""
+
+    key: int
+    value: dict[str, Any] | None
+    version: str
+
+
+def version_order(version: str) -> tuple[int, ...]:
+    """Sort key for versions such as Redis stream ids (``"1700000000000-3"``)."""
+    try:
+        return tuple(int(part) for part in version.split("-"))
+    except ValueError:
+        raise ValueError(
+            f"a version is numbers joined by '-', like '1700000000000-3', got {version!r}"
+        ) from None
+
+
+class ProductStore:
+    """Products (``name``, ``price_cents``, ``stock``) keyed by integer id, in SQLite.
+
+    ``path`` is a file (shared by processes) or ``":memory:"``. Values are plain
+    dicts with exactly :data:`FIELDS`.
+    """
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.connection = db.connect(path)
+        self.connection.execute("PRAGMA busy_timeout = 5000")
+        db.create_tables(self.connection, ["products"])
+        self.connection.execute(_VERSIONS_TABLE)
+        self.down = False
+        self.reads = 0
+        self.writes = 0
+
+    def get(self, key: int) -> dict[str, Any] | None:
+        """The product with id ``key``, or None when there is none."""
+        self._check_up()
+        self.reads += 1
+        rows = db.query(
+            self.connection, "SELECT name, price_cents, stock FROM products WHERE id = ?", (_id(key),)
+        )
+        return rows[0] if rows else None
+
+    def put(self, key: int, value: Mapping[str, Any]) -> None:
+        """Insert or replace product ``key``."""
+        row = _row(key, value)
+        self._check_up()
+        self.writes += 1
+        self._upsert(row)
+
+    def delete(self, key: int) -> None:
+        """Remove product ``key`` (no error if it is absent)."""
+        product_id = _id(key)
+        self._check_up()
+        self.writes += 1
+        self.connection.execute("DELETE FROM products WHERE id = ?", (product_id,))
+
+    def apply(self, changes: Iterable[Change]) -> int:
+        """Apply ``changes`` in one transaction, skipping any not newer than the applied version.
+
+        Returns how many changes took effect. Because each product remembers the
+        version of its last applied change (deletes included), replaying changes
+        that were already applied leaves the store as it is.
+        """
+        checked = [
+            (change, _row(change.key, change.value) if change.value is not None else None)
+            for change in changes
+        ]
+        for change, _ in checked:
+            _id(change.key)
+            version_order(change.version)
+        self._check_up()
+        applied = 0
+        with _transaction(self.connection):
+            for change, row in checked:
+                current = db.query(
+                    self.connection, "SELECT version FROM product_versions WHERE id = ?", (change.key,)
+                )
+                if current and version_order(current[0]["version"]) >= version_order(change.version):
+                    continue
+                if row is None:
+                    self.connection.execute("DELETE FROM products WHERE id = ?", (change.key,))
+                else:
+                    self._upsert(row)
+                self.connection.execute(
+                    "INSERT OR REPLACE INTO product_versions (id, version) VALUES (?, ?)",
+                    (change.key, change.version),
+                )
+                applied += 1
+        self.writes += applied
+        return applied
+
+    def applied_version(self, key: int) -> str | None:
+        """The version of the last change :meth:`apply` made to ``key``, if any."""
+        rows = db.query(self.connection, "SELECT version FROM product_versions WHERE id = ?", (_id(key),))
+        return rows[0]["version"] if rows else None
+
+    def snapshot(self) -> dict[int, dict[str, Any]]:
+        """Every product, by id (for tests and tables; not counted as a read)."""
+        rows = db.query(self.connection, "SELECT id, name, price_cents, stock FROM products ORDER BY id")
+        return {row.pop("id"): row for row in rows}
+
+    def close(self) -> None:
+        """Close the SQLite connection."""
+        self.connection.close()
+
+    def _upsert(self, row: tuple[int, str, int, int]) -> None:
+        self.connection.execute(
+            "INSERT OR REPLACE INTO products (id, name, price_cents, stock) VALUES (?, ?, ?, ?)", row
+        )
+
+    def _check_up(self) -> None:
+        if self.down:
+            raise StoreUnavailable("the product database is down (store.down is True)")
+
+
+class _transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def __enter__(self) -> None:
+        self.connection.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.connection.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def check_product(value: object) -> None:
+    """Raise a ValueError unless ``value`` is a product dict with exactly :data:`FIELDS`."""
+    _row(0, value)  # type: ignore[arg-type]
+
+
+def _id(key: object) -> int:
+    if isinstance(key, bool) or not isinstance(key, int):
+        raise ValueError(f"a product key is an integer id, got {type(key).__name__} {key!r}")
+    return key
+
+
+def _row(key: int, value: Mapping[str, Any] | None) -> tuple[int, str, int, int]:
+    if not isinstance(value, Mapping) or set(value) != set(FIELDS):
+        got = sorted(value) if isinstance(value, Mapping) else type(value).__name__
+        raise ValueError(f"a product is a dict with exactly the fields {list(FIELDS)}, got {got}")
+    name, price, stock = value["name"], value["price_cents"], value["stock"]
+    if not isinstance(name, str):
+        raise ValueError(f"product name must be a str, got {name!r}")
+    for field, number in (("price_cents", price), ("stock", stock)):
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise ValueError(f"product {field} must be an int, got {number!r}")
+    return (_id(key), name, price, stock)

@@ -1,0 +1,289 @@
+"""Write-behind (write-back): acknowledge a write once Redis has it, save it to the store later.
+
+A write appends the change to a Redis Stream (the durable backlog, not process memory)
+and records the newest value per key, in one Lua script. The caller is answered as
+soon as that script returns. A *flusher* later reads the oldest changes in batches,
+keeps only the last change per key (a delete stays a delete), applies them to the
+store in one transaction, and only then removes them from the stream.
+
+Crash safety comes from versions: each change carries its stream id, and the store
+keeps the id of the last change it applied per key. A flusher killed after applying a
+batch but before removing it leaves the batch in the stream; the next flusher applies
+it again, and the store skips what it already has. For the acknowledgement to survive
+a Redis restart too, run Redis with ``appendonly yes``.
+
+Run a flusher as its own process with ``python -m scalekit.caches.write_behind --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from scalekit.caches.store import Change, ProductStore, StoreUnavailable, check_product
+from scalekit.clock import Clock, RealClock
+
+_RECORD = """
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[3]) then return false end
+local id = redis.call('XADD', KEYS[1], '*', 'k', ARGV[1], 'p', ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], id .. ' ' .. ARGV[2])
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[3])
+elseif tonumber(ARGV[4]) > 0 then
+  redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[4])
+else
+  redis.call('SET', KEYS[3], ARGV[2])
+end
+return id
+"""
+_ACKNOWLEDGE = """
+local n = tonumber(ARGV[1])
+for i = 2, n + 1 do redis.call('XDEL', KEYS[1], ARGV[i]) end
+for i = n + 2, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[2], ARGV[i])
+  local id = ARGV[i + 1]
+  if current and string.sub(current, 1, #id + 1) == id .. ' ' then redis.call('HDEL', KEYS[2], ARGV[i]) end
+end
+return n
+"""
+_FILL = """
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
+if tonumber(ARGV[3]) > 0 then
+  return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3], 'NX') and 1 or 0
+end
+return redis.call('SET', KEYS[1], ARGV[2], 'NX') and 1 or 0
+"""
+
+
+class BacklogFull(RuntimeError):
+    """The write was refused (not recorded) because too many writes wait for the store."""
+
+
+class WriteBehind:
+    """Products cached in Redis and saved to a :class:`ProductStore` later, in batches.
+
+    Keys live under ``{<prefix>}:`` (one Redis Cluster hash slot, so the Lua scripts
+    may touch them together): ``log`` (the stream), ``pending`` (newest unsaved change
+    per product) and ``item:<id>`` (the cached value). ``max_pending`` bounds the
+    backlog; ``clock`` times the flusher's retry backoff and the writers' waits.
+    """
+
+    def __init__(
+        self,
+        cache: redis.Redis,
+        store: ProductStore,
+        *,
+        prefix: str = "behind",
+        batch_size: int = 100,
+        max_pending: int = 10_000,
+        ttl: float | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if max_pending < 1:
+            raise ValueError(f"max_pending must be >= 1, got {max_pending}")
+        if ttl is not None and not ttl > 0:
+            raise ValueError(f"ttl must be > 0 seconds or None (no expiry), got {ttl}")
+        self.cache, self.store, self.prefix = cache, store, prefix
+        self.batch_size, self.max_pending = batch_size, max_pending
+        self._ttl_ms = 0 if ttl is None else max(1, round(ttl * 1000))
+        self.clock: Clock = clock if clock is not None else RealClock()
+        self.log_key = f"{{{prefix}}}:log"
+        self.pending_key = f"{{{prefix}}}:pending"
+        self._record = cache.register_script(_RECORD)
+        self._acknowledge = cache.register_script(_ACKNOWLEDGE)
+        self._fill = cache.register_script(_FILL)
+        self.closed = False
+        self.batches = self.flushed = self.coalesced = self.retries = self.refused = 0
+
+    def item_key(self, key: int) -> str:
+        """The Redis key that caches product ``key``."""
+        return f"{{{self.prefix}}}:item:{key}"
+
+    def put(self, key: int, value: dict[str, Any], *, timeout: float = 0.0) -> str:
+        """Record a write durably in Redis and return its version (stream id).
+
+        When the backlog is full, wait up to ``timeout`` seconds (on the clock) for the
+        flusher to make room, then raise :class:`BacklogFull`: a write is never dropped
+        silently.
+        """
+        if value is None:
+            raise ValueError("a product value cannot be None; use delete(key) to remove a product")
+        check_product(value)
+        return self._write(key, json.dumps(value, sort_keys=True), timeout)
+
+    def delete(self, key: int, *, timeout: float = 0.0) -> str:
+        """Record the deletion of product ``key``, like :meth:`put`."""
+        return self._write(key, "", timeout)
+
+    def get(self, key: int) -> dict[str, Any] | None:
+        """Product ``key``: the newest write, even one the store has not seen yet."""
+        pending = self.cache.hget(self.pending_key, str(key))
+        if pending is not None:
+            payload = pending.partition(" ")[2]
+            return json.loads(payload) if payload else None
+        raw = self.cache.get(self.item_key(key))
+        if raw is not None:
+            return json.loads(raw)
+        value = self.store.get(key)
+        if value is not None:
+            self._fill(
+                keys=[self.item_key(key), self.pending_key],
+                args=[str(key), json.dumps(value, sort_keys=True), self._ttl_ms],
+            )
+        return value
+
+    def pending(self) -> int:
+        """How many acknowledged writes the store has not received yet."""
+        return int(self.cache.xlen(self.log_key))
+
+    def flush_once(self, on_applied: Callable[[int], None] | None = None) -> int:
+        """Apply the oldest batch to the store; return how many writes it held (0: backlog empty).
+
+        Raises :class:`~scalekit.caches.store.StoreUnavailable` if the store is down
+        (the batch stays in the stream). ``on_applied(n)`` runs after the store has
+        the batch and before it leaves the stream: tests use it to crash right there.
+        """
+        entries = self.cache.xrange(self.log_key, count=self.batch_size)
+        if not entries:
+            return 0
+        latest: dict[int, tuple[str, str]] = {}
+        for entry_id, fields in entries:
+            latest[int(fields["k"])] = (entry_id, fields["p"])
+        changes = [
+            Change(key, json.loads(payload) if payload else None, entry_id)
+            for key, (entry_id, payload) in sorted(latest.items())
+        ]
+        self.store.apply(changes)
+        if on_applied is not None:
+            on_applied(len(entries))
+        acks = [entry_id for entry_id, _ in entries]
+        pairs = [part for change in changes for part in (str(change.key), change.version)]
+        self._acknowledge(keys=[self.log_key, self.pending_key], args=[len(acks), *acks, *pairs])
+        self.batches += 1
+        self.flushed += len(entries)
+        self.coalesced += len(entries) - len(changes)
+        return len(entries)
+
+    def flush(self, *, max_attempts: int = 6, base_delay: float = 0.1, max_delay: float = 5.0) -> int:
+        """Flush batches until the backlog is empty; return how many writes are still pending.
+
+        While the store is down, retry with exponential backoff (``base_delay``,
+        doubling up to ``max_delay``, slept on the clock); give up after
+        ``max_attempts`` failures in a row and report the pending count.
+        """
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+        failures, delay = 0, base_delay
+        while True:
+            try:
+                if self.flush_once() == 0:
+                    return self.pending()
+                failures, delay = 0, base_delay
+            except StoreUnavailable:
+                failures += 1
+                if failures >= max_attempts:
+                    return self.pending()
+                self.retries += 1
+                self.clock.sleep(delay)
+                delay = min(2 * delay, max_delay)
+
+    def close(self, **flush_options: Any) -> int:
+        """Stop accepting writes and flush; return how many writes are still pending (0: all saved)."""
+        self.closed = True
+        return self.flush(**flush_options)
+
+    def _write(self, key: int, payload: str, timeout: float) -> str:
+        if self.closed:
+            raise RuntimeError("this WriteBehind is closed; create a new one to write again")
+        if isinstance(key, bool) or not isinstance(key, int):
+            raise ValueError(f"a product key is an integer id, got {type(key).__name__} {key!r}")
+        deadline = self.clock.now() + timeout
+        while True:
+            version = self._record(
+                keys=[self.log_key, self.pending_key, self.item_key(key)],
+                args=[str(key), payload, self.max_pending, self._ttl_ms],
+            )
+            if version is not None:
+                return version
+            if self.clock.now() >= deadline:
+                self.refused += 1
+                raise BacklogFull(
+                    f"write-behind backlog is full ({self.max_pending} writes wait for the store); "
+                    f"the write to product {key} was NOT recorded: retry later or flush first"
+                )
+            self.clock.sleep(min(0.05, deadline - self.clock.now()))
+
+
+def run_flusher(
+    url: str,
+    db_path: str | Path,
+    prefix: str,
+    *,
+    batch_size: int = 100,
+    poll: float = 0.05,
+    stop_when_empty: bool = True,
+    pause_after_apply: str | Path | None = None,
+) -> int:
+    """A flusher loop for its own OS process; returns how many writes it flushed.
+
+    ``pause_after_apply`` is a test hook: after the first batch is in the store and
+    before it leaves the stream, create that file and wait to be killed.
+    """
+    cache = redis.Redis.from_url(url, decode_responses=True)
+    writer = WriteBehind(cache, ProductStore(db_path), prefix=prefix, batch_size=batch_size)
+
+    def pause(_: int) -> None:
+        if pause_after_apply is not None:
+            Path(pause_after_apply).write_text("applied, not acknowledged\n")
+            while True:
+                time.sleep(1)
+
+    while True:
+        try:
+            count = writer.flush_once(on_applied=pause)
+        except StoreUnavailable:
+            count = -1
+        if count == 0 and stop_when_empty:
+            return writer.flushed
+        if count <= 0:
+            time.sleep(poll)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: run one flusher against a Redis URL and a SQLite file."""
+    parser = argparse.ArgumentParser(description="Flush a write-behind backlog from Redis to SQLite.")
+    parser.add_argument("--url", default=os.environ.get("REDIS_URL"), help="Redis URL (default: $REDIS_URL)")
+    parser.add_argument("--db", required=True, help="SQLite file of the product store")
+    parser.add_argument("--prefix", default="behind")
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--forever", action="store_true", help="keep polling when the backlog is empty")
+    parser.add_argument(
+        "--pause-after-apply", default=None, help="test hook: flag file, then wait to be killed"
+    )
+    options = parser.parse_args(argv)
+    if not options.url:
+        parser.error("a flusher process needs a real Redis: pass --url or set REDIS_URL")
+    flushed = run_flusher(
+        options.url,
+        options.db,
+        options.prefix,
+        batch_size=options.batch_size,
+        stop_when_empty=not options.forever,
+        pause_after_apply=options.pause_after_apply,
+    )
+    print(f"flushed {flushed} writes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
