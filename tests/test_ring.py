@@ -1,0 +1,125 @@
+"""ConsistentHashRing: who owns a key, what moves when nodes come and go, against uhashring."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from uhashring import HashRing
+
+from scalekit.routers import ConsistentHashRing, HashSharding, load_spread, moved_fraction
+
+KEYS = [f"user:{i}" for i in range(20_000)]
+node_names = st.lists(
+    st.text(alphabet="abcdefgh0123456789", min_size=1, max_size=6), min_size=1, max_size=6, unique=True
+)
+key_lists = st.lists(st.one_of(st.text(max_size=20), st.integers()), min_size=1, max_size=200)
+
+
+@settings(max_examples=60)
+@given(nodes=node_names, new=st.text(alphabet="xyz", min_size=1, max_size=4), keys=key_lists)
+def test_adding_a_node_moves_keys_only_to_it(nodes, new, keys):
+    ring = ConsistentHashRing(nodes, vnodes=20)
+    before = {key: ring.node_for(key) for key in keys}
+    ring.add_node(new)
+    for key in keys:
+        after = ring.node_for(key)
+        assert after in (before[key], new)
+
+
+@settings(max_examples=60)
+@given(nodes=node_names.filter(lambda n: len(n) >= 2), keys=key_lists, data=st.data())
+def test_removing_a_node_moves_only_its_keys(nodes, keys, data):
+    ring = ConsistentHashRing(nodes, vnodes=20)
+    gone = data.draw(st.sampled_from(nodes))
+    before = {key: ring.node_for(key) for key in keys}
+    ring.remove_node(gone)
+    for key in keys:
+        after = ring.node_for(key)
+        assert after != gone
+        if before[key] != gone:
+            assert after == before[key]
+
+
+@settings(max_examples=60)
+@given(nodes=node_names, keys=key_lists)
+def test_every_key_maps_to_exactly_one_node_of_the_ring(nodes, keys):
+    ring = ConsistentHashRing(nodes, vnodes=8)
+    for key in keys:
+        assert ring.node_for(key) in nodes
+        assert ring.node_for(key) == ring.node_for(key)
+
+
+def test_ring_does_not_depend_on_node_order():
+    one = ConsistentHashRing(["a", "b", "c"], vnodes=50)
+    two = ConsistentHashRing(["c", "a", "b"], vnodes=50)
+    assert all(one.node_for(k) == two.node_for(k) for k in KEYS[:2000])
+
+
+def test_ownership_matches_sampled_keys():
+    ring = ConsistentHashRing(["a", "b", "c", "d"], vnodes=10)
+    share = ring.ownership()
+    assert sum(share.values()) == pytest.approx(1.0)
+    counts = {node: 0 for node in ring.nodes}
+    for key in KEYS:
+        counts[ring.node_for(key)] += 1
+    for node in ring.nodes:
+        assert counts[node] / len(KEYS) == pytest.approx(share[node], abs=0.015)
+
+
+def test_more_vnodes_spread_load_more_evenly():
+    nodes = [f"db{i}" for i in range(8)]
+    spreads = [load_spread(ConsistentHashRing(nodes, vnodes=v).ownership().values()) for v in (1, 16, 256)]
+    assert spreads[0] > spreads[1] > spreads[2]
+    assert spreads[2] < 1.15
+
+
+def test_ring_moves_about_one_in_n_plus_one_versus_modulo():
+    four = ConsistentHashRing([f"s{i}" for i in range(4)], vnodes=160)
+    five = ConsistentHashRing([f"s{i}" for i in range(5)], vnodes=160)
+    ring_moved = moved_fraction(KEYS, four.node_for, five.node_for)
+    modulo_moved = moved_fraction(KEYS, HashSharding(4).shard_for, HashSharding(5).shard_for)
+    assert 0.15 < ring_moved < 0.25
+    assert 0.77 < modulo_moved < 0.83
+
+
+def test_moved_fraction_agrees_with_uhashring():
+    nodes = [f"node-{i}" for i in range(10)]
+    ours_before, theirs_before = ConsistentHashRing(nodes, vnodes=160), HashRing(nodes, vnodes=160)
+    ours_after, theirs_after = ConsistentHashRing(nodes, vnodes=160), HashRing(nodes, vnodes=160)
+    ours_after.add_node("node-10")
+    theirs_after.add_node("node-10")
+    ours = moved_fraction(KEYS, ours_before.node_for, ours_after.node_for)
+    theirs = moved_fraction(KEYS, theirs_before.get_node, theirs_after.get_node)
+    assert ours == pytest.approx(1 / 11, abs=0.02)
+    assert ours == pytest.approx(theirs, abs=0.02)
+    moved_to = {ours_after.node_for(k) for k in KEYS if ours_before.node_for(k) != ours_after.node_for(k)}
+    assert moved_to == {"node-10"}
+
+
+def test_int_keys_route_like_their_decimal_text():
+    ring = ConsistentHashRing(["a", "b", "c"], vnodes=16)
+    assert all(ring.node_for(i) == ring.node_for(str(i)) for i in range(500))
+
+
+def test_bad_input_is_explained_and_leaves_the_ring_intact():
+    with pytest.raises(ValueError, match="at least one node"):
+        ConsistentHashRing([])
+    with pytest.raises(ValueError, match="vnodes must be >= 1"):
+        ConsistentHashRing(["a"], vnodes=0)
+    with pytest.raises(TypeError, match="vnodes must be an int"):
+        ConsistentHashRing(["a"], vnodes=1.5)
+    with pytest.raises(TypeError, match="node names must be str or int"):
+        ConsistentHashRing([("a", 1)])
+    ring = ConsistentHashRing(["a", 1], vnodes=4)
+    with pytest.raises(ValueError, match="already on the ring"):
+        ring.add_node("1")
+    with pytest.raises(KeyError, match="node 'z' is not on the ring"):
+        ring.remove_node("z")
+    with pytest.raises(TypeError, match="routing keys must be str, bytes or int"):
+        ring.node_for(2.5)
+    assert ring.nodes == ("a", 1)
+    ring.remove_node(1)
+    with pytest.raises(ValueError, match="last node"):
+        ring.remove_node("a")
+    assert ring.node_for("anything") == "a"
