@@ -115,3 +115,12 @@ def test_slot_ranges_match_the_real_clusters_masters(redis_cluster_url):
     finally:
         client.close()
     assert served == slot_ranges(len(served))
+
+
+def test_same_slot_exercise_check():
+    from scalekit.exercises.database import check_same_slot
+
+    assert check_same_slot(("cart:{user:42}", "profile:{user:42}"))
+    assert "without a hash tag" in repr(check_same_slot(("cart:42", "profile:42")))
+    assert "same key" in repr(check_same_slot(("{42}cart profile", "{42}cart profile")))
+    assert "pair of key names" in repr(check_same_slot("cart:{42}"))
