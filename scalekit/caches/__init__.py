@@ -6,12 +6,13 @@ predicts it from key popularities alone; ``CacheHierarchy`` models browser -> CD
 Redis -> database.
 """
 
-from scalekit.caches.hit_ratio import che_hit_ratio, lru_hit_ratio_curve, simulate_lru, stack_distances
+from scalekit.caches.hit_ratio import COLD, che_hit_ratio, lru_hit_ratio_curve, simulate_lru, stack_distances
 from scalekit.caches.lru import LRUCache
 from scalekit.caches.multilevel import OUTLINE_HIERARCHY, CacheHierarchy, CacheLevel
 from scalekit.caches.ttl import TTLCache
 
 __all__ = [
+    "COLD",
     "OUTLINE_HIERARCHY",
     "CacheHierarchy",
     "CacheLevel",

@@ -1,0 +1,77 @@
+"""One-pass LRU hit-ratio curves (Mattson) against direct simulation, and Che's approximation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scalekit.caches import COLD, che_hit_ratio, lru_hit_ratio_curve, simulate_lru, stack_distances
+from scalekit.workload import zipf_popularity, zipf_trace
+
+
+def test_stack_distances_of_a_small_trace_by_hand() -> None:
+    # a at 3 saw {b, c} since its last use -> 3; b at 4 saw {c, a} -> 3; b at 5 -> 1; a at 7 saw {b, d} -> 3
+    got = stack_distances(["a", "b", "c", "a", "b", "b", "d", "a"])
+    assert got.tolist() == [COLD, COLD, COLD, 3, 3, 1, COLD, 3]
+
+
+@settings(max_examples=200)
+@given(trace=st.lists(st.integers(0, 12), min_size=1, max_size=80))
+def test_curve_equals_direct_simulation_at_every_size(trace: list[int]) -> None:
+    sizes = np.arange(1, 15)
+    expected = [simulate_lru(trace, int(size)) for size in sizes]
+    assert lru_hit_ratio_curve(trace, sizes).tolist() == expected
+
+
+@pytest.mark.parametrize("exponent", [0.6, 0.9, 1.2])
+def test_curve_equals_simulation_on_a_zipf_trace_with_warmup(exponent: float) -> None:
+    trace = zipf_trace(2_000, 30_000, exponent, seed=7)
+    sizes = [1, 10, 100, 500, 1_999, 2_000]
+    curve = lru_hit_ratio_curve(trace, sizes, warmup=5_000)
+    assert curve.tolist() == [simulate_lru(trace, size, warmup=5_000) for size in sizes]
+    assert np.all(np.diff(curve) >= 0)
+
+
+def test_size_zero_hits_nothing_and_a_cache_of_all_keys_misses_only_first_requests() -> None:
+    trace = zipf_trace(50, 1_000, 1.0, seed=3)
+    zero, everything = lru_hit_ratio_curve(trace, [0, 50])
+    assert zero == 0.0
+    assert everything == (trace.size - np.unique(trace).size) / trace.size
+
+
+@pytest.mark.parametrize(("exponent", "capacity"), [(0.7, 200), (0.9, 500), (1.1, 100)])
+def test_che_within_one_percent_of_simulation_after_warmup(exponent: float, capacity: int) -> None:
+    n_keys = 5_000
+    trace = zipf_trace(n_keys, 300_000, exponent, seed=11)
+    simulated = lru_hit_ratio_curve(trace, [capacity], warmup=50_000)[0]
+    predicted = che_hit_ratio(zipf_popularity(n_keys, exponent), capacity)
+    assert predicted == pytest.approx(simulated, rel=0.01)
+
+
+def test_che_edges_and_normalisation() -> None:
+    popularity = zipf_popularity(100, 1.0)
+    assert che_hit_ratio(popularity, 0) == 0.0
+    assert che_hit_ratio(popularity, 100) == 1.0
+    assert che_hit_ratio(popularity * 7, 10) == pytest.approx(che_hit_ratio(popularity, 10))
+    uniform = np.full(100, 0.01)
+    assert che_hit_ratio(uniform, 25) == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: lru_hit_ratio_curve([1, 2], [-1]), "sizes must be whole numbers >= 0"),
+        (lambda: lru_hit_ratio_curve([1, 2], [1.5]), "sizes must be whole numbers >= 0"),
+        (lambda: lru_hit_ratio_curve([1, 2], [1], warmup=2), "warmup must be"),
+        (lambda: lru_hit_ratio_curve([[1, 2]], [1]), "1-D"),
+        (lambda: simulate_lru([1, 2], 0), "capacity"),
+        (lambda: che_hit_ratio([], 1), "popularity"),
+        (lambda: che_hit_ratio([0.5, -0.1], 1), "popularity"),
+        (lambda: che_hit_ratio([0.5, 0.5], -1), "capacity must be >= 0"),
+    ],
+)
+def test_bad_input_is_a_clear_error(call, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        call()
