@@ -62,7 +62,8 @@ def query(connection: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) 
     """Run one parameterised statement and return its rows as plain dicts."""
     if not isinstance(params, (tuple, list, dict)):
         raise TypeError(
-            f"params must be a tuple, list or dict of values for the ? placeholders, got {type(params).__name__}"
+            "params must be a tuple, list or dict of values for the ? placeholders, "
+            f"got {type(params).__name__}"
         )
     return [dict(row) for row in connection.execute(sql, params).fetchall()]
 
@@ -70,3 +71,142 @@ def query(connection: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) 
 def query_plan(connection: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[str]:
     """SQLite's plan for ``sql`` (EXPLAIN QUERY PLAN), one line per step."""
     return [row["detail"] for row in connection.execute("EXPLAIN QUERY PLAN " + sql, params)]
+
+
+READ_KEYWORDS = frozenset({"SELECT", "VALUES", "EXPLAIN"})
+WRITE_KEYWORDS = frozenset(
+    {"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "REINDEX", "ANALYZE"}
+)
+TRANSACTION_KEYWORDS = frozenset({"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"})
+
+
+def sql_tokens(sql: str) -> list[str]:
+    """The words and the ``( ) ;`` marks of ``sql``, skipping strings, quoted names and comments.
+
+    Just enough lexing to classify a statement and to count statements: a ``;`` or
+    a keyword inside ``'...'`` or a comment is not mistaken for the real thing.
+    """
+    if not isinstance(sql, str):
+        raise TypeError(f"SQL must be a str, got {type(sql).__name__}")
+    tokens: list[str] = []
+    i, n = 0, len(sql)
+    closers = {"'": "'", '"': '"', "`": "`", "[": "]"}
+    while i < n:
+        ch = sql[i]
+        if ch.isspace():
+            i += 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+        elif ch in closers:
+            end = sql.find(closers[ch], i + 1)
+            while end >= 0 and ch != "[" and sql.startswith(closers[ch] * 2, end):
+                end = sql.find(closers[ch], end + 2)
+            if ch in '"`[':
+                tokens.append("NAME")
+            i = n if end < 0 else end + 1
+        elif ch.isalpha() or ch == "_":
+            start = i
+            while i < n and (sql[i].isalnum() or sql[i] in "_$"):
+                i += 1
+            tokens.append(sql[start:i].upper())
+        elif ch in "();":
+            tokens.append(ch)
+            i += 1
+        else:
+            i += 1
+    return tokens
+
+
+def statement_kind(sql: str, *, unknown: str | None = None) -> str:
+    """``"read"`` or ``"write"`` for one SQL statement, or a ValueError saying why not.
+
+    SELECT, VALUES and EXPLAIN read; INSERT, UPDATE, DELETE, REPLACE and DDL write;
+    ``WITH ...`` takes the kind of the statement after its common table expressions.
+    Several statements in one string, transaction control and statements whose kind
+    cannot be told from the text (PRAGMA, ATTACH, ...) are refused: a router must
+    know where a statement goes before it runs it. Pass ``unknown="read"`` or
+    ``"write"`` to get that answer for the last kind instead of the error.
+    """
+    if unknown not in (None, "read", "write"):
+        raise ValueError(f"unknown must be None, 'read' or 'write', got {unknown!r}")
+    tokens = sql_tokens(sql)
+    while tokens and tokens[-1] == ";":
+        tokens.pop()
+    if not tokens:
+        raise ValueError("empty SQL: expected one statement such as 'SELECT ... WHERE id = ?'")
+    if ";" in tokens:
+        raise ValueError(
+            "one statement per call: found more SQL after a ';'. "
+            "Send each statement separately (and pass values as ? parameters)."
+        )
+    first = tokens[0]
+    if first in READ_KEYWORDS:
+        return "read"
+    if first in WRITE_KEYWORDS:
+        return "write"
+    if first == "WITH":
+        depth = 0
+        for token in tokens[1:]:
+            depth += {"(": 1, ")": -1}.get(token, 0)
+            if depth == 0 and token in READ_KEYWORDS:
+                return "read"
+            if depth == 0 and token in WRITE_KEYWORDS:
+                return "write"
+        raise ValueError("a WITH clause must be followed by SELECT, INSERT, UPDATE, DELETE or REPLACE")
+    if first in TRANSACTION_KEYWORDS:
+        raise ValueError(
+            f"{first} is transaction control, which a router cannot spread over nodes; "
+            "send single statements (each runs atomically) instead."
+        )
+    if unknown is not None:
+        return unknown
+    raise ValueError(
+        f"cannot tell whether a {first} statement reads or writes; "
+        "pass is_write=True or is_write=False to say where it must run."
+    )
+
+
+def page_size(connection: sqlite3.Connection) -> int:
+    """Bytes per database page (SQLite reads and caches whole pages)."""
+    return int(connection.execute("PRAGMA page_size").fetchone()[0])
+
+
+def table_storage(connection: sqlite3.Connection, table: str) -> dict[str, int]:
+    """How a table is laid out on disk, from SQLite's ``dbstat`` virtual table.
+
+    Returns the rows, the b-tree pages (interior + leaf: what a full scan reads), the
+    overflow pages (large values spilled out of the row; read only when a query needs
+    a column stored in them or after them), their bytes, and the tree depth (pages a
+    lookup by primary key reads).
+    """
+    exists = connection.execute(
+        "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    if exists is None:
+        raise ValueError(f"no table named {table!r} in this database")
+    try:
+        pages = connection.execute(
+            "SELECT pagetype, path FROM dbstat WHERE name = ? ORDER BY pageno", (table,)
+        ).fetchall()
+    except sqlite3.OperationalError as exc:
+        raise RuntimeError(
+            f"this SQLite ({sqlite3.sqlite_version}) was built without the dbstat table ({exc})"
+        ) from None
+    size = page_size(connection)
+    btree = sum(1 for row in pages if row[0] in ("internal", "leaf"))
+    overflow = sum(1 for row in pages if row[0] == "overflow")
+    depth = max((row[1].count("/") for row in pages if row[0] != "overflow"), default=0)
+    quoted = '"' + table.replace('"', '""') + '"'
+    rows = int(connection.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0])
+    return {
+        "rows": rows,
+        "btree_pages": btree,
+        "overflow_pages": overflow,
+        "btree_bytes": btree * size,
+        "total_bytes": (btree + overflow) * size,
+        "depth": depth,
+    }
