@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scalekit.caches import COLD, che_hit_ratio, lru_hit_ratio_curve, simulate_lru, stack_distances
+from scalekit.caches import (
+    COLD,
+    che_hit_ratio,
+    che_size_for_hit_ratio,
+    lru_hit_ratio_curve,
+    simulate_lru,
+    stack_distances,
+)
 from scalekit.workload import zipf_popularity, zipf_trace
 
 
@@ -59,6 +66,15 @@ def test_che_edges_and_normalisation() -> None:
     assert che_hit_ratio(uniform, 25) == pytest.approx(0.25)
 
 
+@pytest.mark.parametrize("target", [0.5, 0.9, 0.99])
+def test_che_size_for_hit_ratio_inverts_che_hit_ratio(target: float) -> None:
+    popularity = zipf_popularity(2_000, 0.9)
+    size = che_size_for_hit_ratio(popularity, target)
+    assert 0 < size < 2_000
+    assert che_hit_ratio(popularity, size) == pytest.approx(target, rel=1e-6)
+    assert che_hit_ratio(popularity, size * 0.9) < target
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
@@ -70,6 +86,7 @@ def test_che_edges_and_normalisation() -> None:
         (lambda: che_hit_ratio([], 1), "popularity"),
         (lambda: che_hit_ratio([0.5, -0.1], 1), "popularity"),
         (lambda: che_hit_ratio([0.5, 0.5], -1), "capacity must be >= 0"),
+        (lambda: che_size_for_hit_ratio([0.5, 0.5], 1.0), "target hit ratio must be in"),
     ],
 )
 def test_bad_input_is_a_clear_error(call, message: str) -> None:

@@ -6,7 +6,14 @@ predicts it from key popularities alone; ``CacheHierarchy`` models browser -> CD
 Redis -> database.
 """
 
-from scalekit.caches.hit_ratio import COLD, che_hit_ratio, lru_hit_ratio_curve, simulate_lru, stack_distances
+from scalekit.caches.hit_ratio import (
+    COLD,
+    che_hit_ratio,
+    che_size_for_hit_ratio,
+    lru_hit_ratio_curve,
+    simulate_lru,
+    stack_distances,
+)
 from scalekit.caches.lru import LRUCache
 from scalekit.caches.multilevel import OUTLINE_HIERARCHY, CacheHierarchy, CacheLevel
 from scalekit.caches.ttl import TTLCache
@@ -19,6 +26,7 @@ __all__ = [
     "LRUCache",
     "TTLCache",
     "che_hit_ratio",
+    "che_size_for_hit_ratio",
     "lru_hit_ratio_curve",
     "simulate_lru",
     "stack_distances",

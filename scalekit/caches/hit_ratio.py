@@ -111,6 +111,36 @@ def che_hit_ratio(popularity: Sequence[float] | np.ndarray, capacity: float) -> 
     return float(np.sum(p * -np.expm1(-p * characteristic)))
 
 
+def che_size_for_hit_ratio(popularity: Sequence[float] | np.ndarray, target: float) -> float:
+    """The cache capacity (in entries, fractional) that Che's approximation says reaches ``target``.
+
+    Both the capacity ``sum(1 - exp(-p*T))`` and the hit ratio ``sum(p * (1 - exp(-p*T)))``
+    grow with the characteristic time ``T``, so a bisection on ``T`` finds the size.
+    """
+    p = np.asarray(popularity, dtype=float)
+    if p.ndim != 1 or p.size == 0 or (p < 0).any() or not np.isfinite(p).all() or p.sum() <= 0:
+        raise ValueError("popularity must be a non-empty 1-D array of probabilities >= 0 with a positive sum")
+    if not 0 <= target < 1:
+        raise ValueError(f"target hit ratio must be in [0, 1) (1 needs every key cached), got {target!r}")
+    p = p[p > 0] / p.sum()
+
+    def hit_ratio(t: float) -> float:
+        return float(np.sum(p * -np.expm1(-p * t)))
+
+    low, high = 0.0, 1.0
+    while hit_ratio(high) < target:
+        low, high = high, high * 2.0
+    for _ in range(200):
+        middle = 0.5 * (low + high)
+        if hit_ratio(middle) < target:
+            low = middle
+        else:
+            high = middle
+        if high - low <= 1e-12 * high:
+            break
+    return float(np.sum(-np.expm1(-p * high)))
+
+
 def characteristic_time(popularity: np.ndarray, capacity: float) -> float:
     """The ``T`` with ``sum(1 - exp(-p*T)) = capacity``: how long an unrequested key survives."""
     p = np.asarray(popularity, dtype=float)
