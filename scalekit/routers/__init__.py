@@ -1,6 +1,8 @@
 """Routers for the database side of scaling: replicas, shards, rings and cluster slots."""
 
+from scalekit.routers import partitioning
 from scalekit.routers.hashing import stable_hash
+from scalekit.routers.replica_capacity import ReplicaCapacity, replica_capacity, write_cap
 from scalekit.routers.replicas import ReplicaRouter, ReplicationError
 from scalekit.routers.ring import ConsistentHashRing
 from scalekit.routers.shard_router import QueryResult, ShardRouter
@@ -31,6 +33,7 @@ __all__ = [
     "HashSharding",
     "QueryResult",
     "RangeSharding",
+    "ReplicaCapacity",
     "ReplicaRouter",
     "ReplicationError",
     "ShardRouter",
@@ -40,6 +43,9 @@ __all__ = [
     "load_spread",
     "master_for_slot",
     "moved_fraction",
+    "partitioning",
+    "replica_capacity",
     "slot_ranges",
     "stable_hash",
+    "write_cap",
 ]
