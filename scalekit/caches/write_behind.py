@@ -70,10 +70,10 @@ class BacklogFull(RuntimeError):
 class WriteBehind:
     """Products cached in Redis and saved to a :class:`ProductStore` later, in batches.
 
-    Keys live under ``{<prefix>}:`` (one Redis Cluster hash slot, so the Lua scripts
-    may touch them together): ``log`` (the stream), ``pending`` (newest unsaved change
-    per product) and ``item:<id>`` (the cached value). ``max_pending`` bounds the
-    backlog; ``clock`` times the flusher's retry backoff and the writers' waits.
+    Keys live under ``<prefix>:``: ``log`` (the stream), ``pending`` (newest unsaved
+    change per product) and ``item:<id>`` (the cached value). On Redis Cluster, put a
+    hash tag in the prefix (e.g. ``"{orders}"``) so the Lua scripts' keys share a slot.
+    ``max_pending`` bounds the backlog; ``clock`` times the flusher's retry backoff and the writers' waits.
     """
 
     def __init__(
@@ -97,17 +97,17 @@ class WriteBehind:
         self.batch_size, self.max_pending = batch_size, max_pending
         self._ttl_ms = 0 if ttl is None else max(1, round(ttl * 1000))
         self.clock: Clock = clock if clock is not None else RealClock()
-        self.log_key = f"{{{prefix}}}:log"
-        self.pending_key = f"{{{prefix}}}:pending"
+        self.log_key = f"{prefix}:log"
+        self.pending_key = f"{prefix}:pending"
         self._record = cache.register_script(_RECORD)
         self._acknowledge = cache.register_script(_ACKNOWLEDGE)
         self._fill = cache.register_script(_FILL)
         self.closed = False
-        self.batches = self.flushed = self.coalesced = self.retries = self.refused = 0
+        self.batches = self.flushed = self.coalesced = self.skipped = self.retries = self.refused = 0
 
     def item_key(self, key: int) -> str:
         """The Redis key that caches product ``key``."""
-        return f"{{{self.prefix}}}:item:{key}"
+        return f"{self.prefix}:item:{key}"
 
     def put(self, key: int, value: dict[str, Any], *, timeout: float = 0.0) -> str:
         """Record a write durably in Redis and return its version (stream id).
@@ -163,7 +163,7 @@ class WriteBehind:
             Change(key, json.loads(payload) if payload else None, entry_id)
             for key, (entry_id, payload) in sorted(latest.items())
         ]
-        self.store.apply(changes)
+        applied = self.store.apply(changes)
         if on_applied is not None:
             on_applied(len(entries))
         acks = [entry_id for entry_id, _ in entries]
@@ -172,6 +172,7 @@ class WriteBehind:
         self.batches += 1
         self.flushed += len(entries)
         self.coalesced += len(entries) - len(changes)
+        self.skipped += len(changes) - applied
         return len(entries)
 
     def flush(self, *, max_attempts: int = 6, base_delay: float = 0.1, max_delay: float = 5.0) -> int:
