@@ -1,0 +1,318 @@
+"""WriteBehind: durable acknowledgement in Redis, batched coalescing flush, backoff, backpressure,
+and recovery from a flusher killed mid-batch (in-process and as a real OS process with SIGKILL)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+
+from scalekit import backend
+from scalekit.caches.store import Change, ProductStore, StoreUnavailable
+from scalekit.caches.write_behind import BacklogFull, WriteBehind
+from scalekit.clock import SimClock
+
+
+def product(price: int) -> dict:
+    return {"name": f"p{price}", "price_cents": price, "stock": 1}
+
+
+class Killed(Exception):
+    """Stands in for the flusher dying between applying a batch and acknowledging it."""
+
+
+def kill(_: int) -> None:
+    raise Killed
+
+
+@pytest.fixture
+def wb(redis, ns) -> WriteBehind:
+    return WriteBehind(
+        redis, ProductStore(), prefix=ns.prefix, batch_size=10, max_pending=50, clock=SimClock()
+    )
+
+
+def test_write_is_in_redis_not_in_the_store_until_flushed(wb, redis):
+    version = wb.put(1, product(5))
+    assert redis.xlen(wb.log_key) == 1
+    assert redis.xrange(wb.log_key)[0][0] == version
+    assert wb.store.snapshot() == {}
+    assert wb.get(1) == product(5)
+    assert wb.flush() == 0
+    assert wb.store.snapshot() == {1: product(5)}
+    assert wb.store.applied_version(1) == version
+    assert redis.hlen(wb.pending_key) == 0
+
+
+def test_read_during_pending_write_returns_new_value(wb):
+    wb.store.put(1, product(1))
+    wb.put(1, product(2))
+    assert wb.get(1) == product(2)
+    wb.delete(1)
+    assert wb.get(1) is None
+    assert wb.store.get(1) == product(1)
+    wb.flush()
+    assert wb.get(1) is None
+    assert wb.store.snapshot() == {}
+
+
+def test_batch_coalesces_last_write_wins_and_delete_stays_delete(wb):
+    for price in range(5):
+        wb.put(1, product(price))
+    wb.put(2, product(9))
+    wb.delete(2)
+    wb.delete(3)
+    wb.put(3, product(33))
+    assert wb.flush_once() == 9
+    assert wb.store.snapshot() == {1: product(4), 3: product(33)}
+    assert wb.store.writes == 3
+    assert wb.coalesced == 6
+
+
+def test_full_backlog_refuses_with_clear_error_and_records_nothing(redis, ns):
+    clock = SimClock()
+    wb = WriteBehind(redis, ProductStore(), prefix=ns.prefix, max_pending=3, clock=clock)
+    for price in range(3):
+        wb.put(price, product(price))
+    with pytest.raises(BacklogFull, match="NOT recorded"):
+        wb.put(7, product(7))
+    with pytest.raises(BacklogFull):
+        wb.put(7, product(7), timeout=2.0)
+    assert clock.now() == pytest.approx(2.0)
+    assert wb.pending() == 3
+    assert wb.get(7) is None
+    assert wb.refused == 2
+    wb.flush_once()
+    wb.put(7, product(7))
+    assert wb.get(7) == product(7)
+
+
+def test_store_down_retries_with_backoff_then_reports_pending(wb):
+    for key in range(4):
+        wb.put(key, product(key))
+    wb.store.down = True
+    assert wb.flush(max_attempts=4, base_delay=0.5, max_delay=1.0) == 4
+    assert wb.retries == 3
+    assert wb.clock.now() == pytest.approx(0.5 + 1.0 + 1.0)
+    assert wb.get(2) == product(2)
+    wb.store.down = False
+    assert wb.close() == 0
+    assert wb.store.snapshot() == {key: product(key) for key in range(4)}
+
+
+def test_close_reports_pending_and_stops_new_writes(wb):
+    wb.put(1, product(1))
+    wb.store.down = True
+    assert wb.close(max_attempts=1) == 1
+    with pytest.raises(RuntimeError, match="closed"):
+        wb.put(2, product(2))
+
+
+def test_new_flusher_after_crash_finishes_and_replay_is_harmless(wb, redis, ns):
+    model = {}
+    for step in range(25):
+        wb.put(step % 7, product(step))
+        model[step % 7] = product(step)
+    with pytest.raises(Killed):
+        wb.flush_once(on_applied=kill)
+    assert wb.pending() == 25
+    applied = wb.store.snapshot()
+    assert applied and applied != model
+    successor = WriteBehind(redis, wb.store, prefix=ns.prefix, batch_size=10, clock=SimClock())
+    assert successor.close() == 0
+    assert wb.store.snapshot() == model
+    assert successor.skipped == len(applied)
+
+
+def test_store_apply_ignores_replayed_and_older_versions():
+    store = ProductStore()
+    changes = [Change(1, product(1), "5-0"), Change(2, None, "5-1")]
+    assert store.apply(changes) == 2
+    assert store.apply(changes) == 0
+    assert store.apply([Change(1, product(0), "4-9"), Change(2, product(2), "4-0")]) == 0
+    assert store.snapshot() == {1: product(1)}
+    assert store.apply([Change(2, product(2), "10-0")]) == 1
+    assert store.snapshot() == {1: product(1), 2: product(2)}
+
+
+def test_bad_input_is_refused_before_it_is_acknowledged(wb):
+    with pytest.raises(ValueError, match="fields"):
+        wb.put(1, {"name": "x"})
+    with pytest.raises(ValueError, match="None"):
+        wb.put(1, None)
+    with pytest.raises(ValueError, match="integer id"):
+        wb.delete("a")
+    assert wb.pending() == 0
+    for kwargs in ({"batch_size": 0}, {"max_pending": 0}, {"ttl": 0}):
+        with pytest.raises(ValueError):
+            WriteBehind(wb.cache, wb.store, **kwargs)
+
+
+def test_stateful_with_clock_failing_store_and_killed_flusher(redis, ns):
+    """Reads always return the last acknowledged write; the store ends equal to the model."""
+
+    class BehindMachine(RuleBasedStateMachine):
+        @initialize()
+        def start(self) -> None:
+            self.prefix = ns.key(uuid.uuid4().hex[:8])
+            self.store = ProductStore()
+            self.clock = SimClock()
+            self.model: dict[int, dict] = {}
+            self.wb = self._flusher()
+
+        def _flusher(self) -> WriteBehind:
+            return WriteBehind(
+                redis, self.store, prefix=self.prefix, batch_size=4, max_pending=12, clock=self.clock
+            )
+
+        @rule(key=st.integers(0, 5), price=st.integers(0, 1000))
+        def put(self, key: int, price: int) -> None:
+            full = self.wb.pending() >= 12
+            try:
+                self.wb.put(key, product(price))
+            except BacklogFull:
+                assert full
+                return
+            assert not full
+            self.model[key] = product(price)
+
+        @rule(key=st.integers(0, 5))
+        def delete(self, key: int) -> None:
+            try:
+                self.wb.delete(key)
+            except BacklogFull:
+                return
+            self.model.pop(key, None)
+
+        @rule(key=st.integers(0, 5))
+        def get(self, key: int) -> None:
+            try:
+                assert self.wb.get(key) == self.model.get(key)
+            except StoreUnavailable:
+                assert self.store.down
+
+        @rule()
+        def flush_once(self) -> None:
+            try:
+                self.wb.flush_once()
+            except StoreUnavailable:
+                assert self.store.down
+
+        @rule()
+        def kill_flusher_mid_batch(self) -> None:
+            with contextlib.suppress(Killed, StoreUnavailable):
+                self.wb.flush_once(on_applied=kill)
+            self.wb = self._flusher()
+
+        @rule()
+        def toggle_store(self) -> None:
+            self.store.down = not self.store.down
+
+        @rule(seconds=st.sampled_from([0.1, 10]))
+        def advance(self, seconds: float) -> None:
+            self.clock.advance(seconds)
+
+        @invariant()
+        def backlog_bounded(self) -> None:
+            if hasattr(self, "wb"):
+                assert self.wb.pending() <= 12
+
+        def teardown(self) -> None:
+            if not hasattr(self, "wb"):
+                return
+            self.store.down = False
+            assert self._flusher().close() == 0
+            assert self.store.snapshot() == self.model
+
+    run_state_machine_as_test(BehindMachine, settings=settings(max_examples=30, stateful_step_count=40))
+
+
+def _flusher_process(url: str, db: str, prefix: str, *extra: str) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "scalekit.caches.write_behind",
+        "--url",
+        url,
+        "--db",
+        db,
+        "--prefix",
+        prefix,
+    ]
+    return subprocess.Popen([*command, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("batch_size", [1, 16])
+def test_flusher_process_killed_with_sigkill_mid_batch(redis_url, tmp_path, batch_size):
+    """A real flusher process is SIGKILLed after applying a batch, before acknowledging it;
+    a new process finishes the backlog and no acknowledged write is lost.
+
+    Needs a real Redis: a separate process cannot reach the in-process fakeredis."""
+    client = backend.connect(redis_url)
+    space = backend.namespace(f"test-wb-{uuid.uuid4().hex[:12]}", client)
+    db_path = str(tmp_path / "products.sqlite")
+    try:
+        writer = WriteBehind(client, ProductStore(db_path), prefix=space.prefix, clock=SimClock())
+        model = {}
+        for step in range(60):
+            key = step % 9
+            if step % 11 == 10:
+                writer.delete(key)
+                model.pop(key, None)
+            else:
+                writer.put(key, product(step))
+                model[key] = product(step)
+        flag = tmp_path / "applied.flag"
+        victim = _flusher_process(
+            redis_url,
+            db_path,
+            space.prefix,
+            "--batch-size",
+            str(batch_size),
+            "--pause-after-apply",
+            str(flag),
+        )
+        deadline = time.monotonic() + 30
+        while not flag.exists():
+            assert victim.poll() is None, victim.communicate()
+            assert time.monotonic() < deadline, "the flusher never reached the pause point"
+            time.sleep(0.02)
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=10)
+        assert victim.returncode == -signal.SIGKILL
+        assert writer.pending() == 60
+        assert ProductStore(db_path).snapshot() != {}
+
+        successor = _flusher_process(redis_url, db_path, space.prefix, "--batch-size", str(batch_size))
+        out, err = successor.communicate(timeout=60)
+        assert successor.returncode == 0, err
+        assert out.strip() == "flushed 60 writes"
+        assert writer.pending() == 0
+        assert ProductStore(db_path).snapshot() == model
+        for key in range(9):
+            assert writer.get(key) == model.get(key)
+    finally:
+        space.clear()
+        client.close()
+
+
+def test_flusher_command_needs_a_real_redis(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != backend.ENV_VAR}
+    result = subprocess.run(
+        [sys.executable, "-m", "scalekit.caches.write_behind", "--db", str(tmp_path / "x.sqlite")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "needs a real Redis" in result.stderr
