@@ -50,7 +50,9 @@ def amdahl_speedup(parallel_fraction: float, workers: ArrayLike) -> np.ndarray |
     return _unwrap(result)
 
 
-def usl_throughput(nodes: ArrayLike, single: float, contention: float, coherency: float) -> np.ndarray | float:
+def usl_throughput(
+    nodes: ArrayLike, single: float, contention: float, coherency: float
+) -> np.ndarray | float:
     """Universal Scalability Law: ``X(N) = λN / (1 + σ(N-1) + κN(N-1))``.
 
     ``single`` is λ, the throughput of one node; ``contention`` σ is the serial share
@@ -179,13 +181,17 @@ def servers_needed(arrival_rate: float, service_rate: float, max_response_time: 
     return servers
 
 
-def vertical_cost(capacity_ratio: ArrayLike, base_cost: float = 100.0, exponent: float = 1.6) -> np.ndarray | float:
+def vertical_cost(
+    capacity_ratio: ArrayLike, base_cost: float = 100.0, exponent: float = 1.6
+) -> np.ndarray | float:
     """Cost of one machine ``capacity_ratio`` times bigger: ``base · r^exponent`` (super-linear)."""
     r = _positive_array("capacity_ratio", capacity_ratio)
     return _unwrap(base_cost * r**exponent)
 
 
-def horizontal_cost(machines: ArrayLike, base_cost: float = 100.0, overhead: float = 0.0) -> np.ndarray | float:
+def horizontal_cost(
+    machines: ArrayLike, base_cost: float = 100.0, overhead: float = 0.0
+) -> np.ndarray | float:
     """Cost of ``machines`` identical machines plus a fixed ``overhead`` (load balancer etc.)."""
     n = _positive_array("machines", machines)
     return _unwrap(base_cost * n + overhead * (n > 1))

@@ -90,3 +90,24 @@ def mmc(
     gaps = generator.exponential(1.0 / arrival_rate, size=requests)
     service = generator.exponential(1.0 / service_rate, size=requests)
     return fifo_pool(np.cumsum(gaps), service, servers)
+
+
+def fluid_backlog(arrival_rate: np.ndarray, capacity: np.ndarray | float, step: float = 60.0) -> np.ndarray:
+    """Requests waiting at the end of each step when arrivals beyond capacity queue up.
+
+    A fluid model for overloads, where averages matter more than individual requests:
+    ``backlog[t] = max(0, backlog[t-1] + (arrival_rate[t] - capacity[t]) * step)``.
+    Rates are per second; ``step`` is the length of one step in seconds.
+    """
+    arrivals = np.asarray(arrival_rate, dtype=float)
+    capacities = np.broadcast_to(np.asarray(capacity, dtype=float), arrivals.shape)
+    if (arrivals < 0).any() or (capacities < 0).any():
+        raise ValueError("arrival rates and capacities must be >= 0")
+    if step <= 0:
+        raise ValueError(f"step must be > 0 seconds, got {step}")
+    backlog = np.empty_like(arrivals)
+    waiting = 0.0
+    for index, (offered, served) in enumerate(zip(arrivals.tolist(), capacities.tolist(), strict=True)):
+        waiting = max(0.0, waiting + (offered - served) * step)
+        backlog[index] = waiting
+    return backlog

@@ -46,6 +46,13 @@ def test_matches_simpy_request_by_request():
     assert np.allclose(ours.waits, waits)
 
 
+def test_fluid_backlog_grows_under_overload_and_drains_after():
+    arrivals = np.array([5.0, 15.0, 15.0, 5.0, 5.0, 5.0])
+    backlog = sim.fluid_backlog(arrivals, 10.0, step=1.0)
+    assert backlog.tolist() == [0.0, 5.0, 10.0, 5.0, 0.0, 0.0]
+    assert sim.fluid_backlog(arrivals, np.array([20.0] * 6)).max() == 0.0
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="sorted"):
         sim.fifo_pool(np.array([1.0, 0.0]), np.array([1.0, 1.0]))

@@ -33,7 +33,7 @@ def wrong(message: str) -> Feedback:
 def not_answered(answer: object) -> Feedback | None:
     """Feedback for an untouched placeholder (``None`` or ``...``), else None."""
     if answer is None or answer is Ellipsis:
-        return wrong("no answer yet: replace the `...` with your code and run the cell again.")
+        return wrong("replace the `...` with your answer and run the cell again.")
     return None
 
 
