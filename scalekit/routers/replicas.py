@@ -6,6 +6,11 @@ log after its own delay, measured on a clock (a ``SimClock`` in the course), so 
 read sent to a replica right after a write can return old data. The router shows
 the three standard answers to that: read-your-writes pinning, ejecting replicas
 that fall too far behind, and falling back to the primary when no replica is fit.
+
+Replaying statements is only faithful for deterministic SQL: ``random()`` or
+``CURRENT_TIMESTAMP`` would give each replica a different value, which is why real
+databases often ship row changes instead. Pass such values as parameters. The log
+is kept whole, for inspection; a real primary discards what every replica has.
 """
 
 from __future__ import annotations
