@@ -117,11 +117,17 @@ class HotCache:
                 if not locking:
                     return Lookup("load", entry["v"])
                 token = acquire_lock(self.cache, self.lock_key(key), self.lock_ttl)
-                return Lookup("load", entry["v"], token) if token else Lookup("hit", entry["v"])
+                if token is None or self._refreshed_since(key, raw):
+                    return self._give_back(key, token, Lookup("hit", entry["v"]))
+                return Lookup("load", entry["v"], token)
         if not locking:
             return Lookup("load")
         token = acquire_lock(self.cache, self.lock_key(key), self.lock_ttl)
-        return Lookup("load", token=token) if token else Lookup("wait")
+        if token is None:
+            return Lookup("wait")
+        if self._refreshed_since(key, raw):
+            return self._give_back(key, token, self.lookup(key))
+        return Lookup("load", token=token)
 
     def fill(self, key: str, value: Any, compute_time: float, token: str | None = None) -> None:
         """Store a freshly computed ``value`` (it took ``compute_time`` s) and release the lock."""
@@ -147,6 +153,15 @@ class HotCache:
                 self.fill(key, value, self._now() - started, found.token)
                 return value
             (self.clock.sleep if self.clock is not None else time.sleep)(retry)
+
+    def _refreshed_since(self, key: str, seen: str | None) -> bool:
+        """True if another reader stored a new entry after we read ``seen`` (checked under the lock)."""
+        return self.cache.get(self.key(key)) != seen
+
+    def _give_back(self, key: str, token: str | None, answer: Lookup) -> Lookup:
+        if token is not None:
+            release_lock(self.cache, self.lock_key(key), token)
+        return answer
 
     def _early(self, now: float, entry: dict[str, Any]) -> bool:
         gap = -entry["delta"] * self.beta * math.log(1.0 - self.rng.random())
