@@ -6,6 +6,7 @@ import itertools
 import math
 import sqlite3
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -119,6 +120,18 @@ def test_lagging_replica_is_ejected_and_all_lagging_falls_back_to_primary() -> N
     router.set_lag("replica-1", 0.0)
     assert router.execute(NAME, (1,)) == [{"name": "anne"}]
     assert router.last_node == "replica-1"
+
+
+def test_numpy_numbers_are_accepted() -> None:
+    router, clock = make_router(2, lag=np.float64(1.5), max_lag=np.int64(3))
+    router.execute(INSERT, (1, "ann", "a@x"))
+    clock.advance(1.5)
+    assert router.execute(NAME, (1,)) == [{"name": "ann"}]
+    assert replica_capacity(np.int64(3)).total == pytest.approx(2.5)
+    assert ReplicaRouter.from_primary(db.connect(), np.int64(2), clock=clock).in_rotation() == [
+        "replica-1",
+        "replica-2",
+    ]
 
 
 def test_no_replicas_means_everything_on_primary() -> None:

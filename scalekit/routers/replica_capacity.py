@@ -8,6 +8,7 @@ the same work, 0 when replaying were free). The busiest node sets the throughput
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 
@@ -35,7 +36,7 @@ def replica_capacity(
     writes (``w * X <= C``) and each replica its share of the reads plus every
     replayed write (``(1 - w) * X / n + a * w * X <= C``).
     """
-    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
+    if isinstance(replicas, bool) or not isinstance(replicas, numbers.Integral) or replicas < 0:
         raise ValueError(f"replicas must be an int >= 0, got {replicas!r}")
     if not node_capacity > 0:
         raise ValueError(f"node_capacity must be > 0 queries/s, got {node_capacity!r}")
@@ -54,7 +55,7 @@ def replica_capacity(
         primary_limit = node_capacity / w if w > 0 else float("inf")
         total = min(replica_limit, primary_limit)
         bottleneck = "primary (writes)" if primary_limit <= replica_limit else "replicas"
-    return ReplicaCapacity(replicas, total, (1 - w) * total, w * total, bottleneck)
+    return ReplicaCapacity(int(replicas), total, (1 - w) * total, w * total, bottleneck)
 
 
 def write_cap(*, node_capacity: float = 1.0, write_fraction: float = 0.1) -> float:

@@ -16,6 +16,7 @@ is kept whole, for inspection; a real primary discards what every replica has.
 from __future__ import annotations
 
 import math
+import numbers
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -86,7 +87,7 @@ class ReplicaRouter:
                 )
         if len({id(c) for c in [primary, *connections]}) != len(connections) + 1:
             raise ValueError("each node needs its own connection: the primary and replicas must differ")
-        lags = [lag] * len(connections) if isinstance(lag, (int, float)) else list(lag)
+        lags = [lag] * len(connections) if isinstance(lag, numbers.Real) else list(lag)
         if len(lags) != len(connections):
             raise ValueError(f"got {len(lags)} lags for {len(connections)} replicas: give one per replica")
         for value in lags:
@@ -118,10 +119,10 @@ class ReplicaRouter:
         cls, primary: sqlite3.Connection, n_replicas: int, *, clock: Clock, **options: Any
     ) -> ReplicaRouter:
         """A router with ``n_replicas`` in-memory replicas, each a snapshot (backup) of ``primary``."""
-        if not isinstance(n_replicas, int) or n_replicas < 0:
+        if isinstance(n_replicas, bool) or not isinstance(n_replicas, numbers.Integral) or n_replicas < 0:
             raise ValueError(f"n_replicas must be an int >= 0, got {n_replicas!r}")
         replicas = []
-        for _ in range(n_replicas):
+        for _ in range(int(n_replicas)):
             replica = db.connect()
             primary.backup(replica)
             replicas.append(replica)
@@ -297,7 +298,7 @@ def _freeze(params: Any) -> tuple[Any, ...] | dict[str, Any]:
 
 
 def _check_seconds(name: str, value: float, *, allow_inf: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
         raise TypeError(f"{name} must be a number of seconds, got {value!r}")
     if value < 0 or (math.isinf(value) and not allow_inf):
         allowed = "a number >= 0 (math.inf allowed)" if allow_inf else "a finite number >= 0"
