@@ -11,12 +11,15 @@ from scalekit.clock import SimClock
 from scalekit.exercises.feedback import Feedback, check_number, correct, not_answered, wrong
 
 
+def _curve(trace: Sequence[int] | np.ndarray, warmup: int) -> np.ndarray:
+    sizes = np.arange(0, np.unique(np.asarray(trace)).size + 1)
+    return lru_hit_ratio_curve(trace, sizes, warmup=warmup)
+
+
 def smallest_size_for(trace: Sequence[int] | np.ndarray, target: float, *, warmup: int = 0) -> int | None:
     """The smallest LRU capacity whose hit ratio on ``trace`` (after ``warmup``) reaches ``target``."""
-    sizes = np.arange(0, np.unique(np.asarray(trace)).size + 1)
-    curve = lru_hit_ratio_curve(trace, sizes, warmup=warmup)
-    reached = np.flatnonzero(curve >= target)
-    return int(sizes[reached[0]]) if reached.size else None
+    reached = np.flatnonzero(_curve(trace, warmup) >= target)
+    return int(reached[0]) if reached.size else None
 
 
 def check_cache_size(
@@ -28,22 +31,23 @@ def check_cache_size(
         return missing
     if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
         return wrong(f"a cache size is a whole number of entries (an int), got {answer!r}.")
-    expected = smallest_size_for(trace, target, warmup=warmup)
-    if expected is None:
-        return wrong(f"no size reaches {target:.0%} on this trace: first requests always miss.")
     size = int(answer)
     if size < 0:
         return wrong(f"a cache size cannot be negative, got {size}.")
-    reached = lru_hit_ratio_curve(trace, [size], warmup=warmup)[0]
+    curve = _curve(trace, warmup)
+    reached = np.flatnonzero(curve >= target)
+    if not reached.size:
+        return wrong(f"no size reaches {target:.0%} on this trace: first requests always miss.")
+    expected = int(reached[0])
+    ratio = curve[min(size, curve.size - 1)]
     if size == expected:
-        below = lru_hit_ratio_curve(trace, [size - 1], warmup=warmup)[0]
         return correct(
-            f"{size:,} entries give a {reached:.2%} hit ratio; {size - 1:,} give only {below:.2%}."
+            f"{size:,} entries give a {ratio:.2%} hit ratio; {size - 1:,} give only {curve[size - 1]:.2%}."
         )
     if size < expected:
-        return wrong(f"{size:,} entries give a {reached:.2%} hit ratio, short of {target:.0%}.")
+        return wrong(f"{size:,} entries give a {ratio:.2%} hit ratio, short of {target:.0%}.")
     return wrong(
-        f"{size:,} entries reach {reached:.2%}, but a smaller cache also reaches {target:.0%}: "
+        f"{size:,} entries reach {ratio:.2%}, but a smaller cache also reaches {target:.0%}: "
         "find the first size where the curve crosses the target."
     )
 
@@ -87,7 +91,7 @@ def check_ttl_misses(answer: object) -> Feedback:
     expected = ttl_misses()
     reads = len(np.arange(0.0, 600.0, 25.0))
     if int(answer) == expected:
-        return correct(f"{expected} of the {reads} reads miss: each miss refills the key for three reads.")
+        return correct(f"{expected} of the {reads} reads miss: each refill then serves the next two reads.")
     if int(answer) == 1:
         return wrong("the TTL is counted from the put, not from the last read: reads do not extend it.")
     return wrong(
