@@ -167,4 +167,4 @@ def test_stateful_against_a_dict_model(redis, ns):
             if hasattr(self, "store"):
                 assert self.store.snapshot() == self.model
 
-    run_state_machine_as_test(AsideMachine, settings=settings(max_examples=25, stateful_step_count=30))
+    run_state_machine_as_test(AsideMachine, settings=settings(max_examples=60, stateful_step_count=30))

@@ -128,4 +128,4 @@ def test_stateful_with_a_failing_store(redis, ns):
                 if cached is not None:
                     assert json.loads(cached) == self.model.get(key)
 
-    run_state_machine_as_test(ThroughMachine, settings=settings(max_examples=25, stateful_step_count=30))
+    run_state_machine_as_test(ThroughMachine, settings=settings(max_examples=60, stateful_step_count=30))
