@@ -82,7 +82,7 @@ def simulate_lru(trace: Sequence[object] | np.ndarray, capacity: int, *, warmup:
     for key in keys[:warmup]:
         if get(key) is None:
             put(key, True)
-    cache.hits = cache.misses = 0
+    cache.reset_counts()
     for key in keys[warmup:]:
         if get(key) is None:
             put(key, True)

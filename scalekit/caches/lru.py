@@ -22,39 +22,77 @@ def check_capacity(capacity: int) -> int:
     return int(capacity)
 
 
+_MISSING = object()
+
+
 class LRUCache:
     """A mapping of at most ``capacity`` entries that evicts the least recently used one.
 
     ``get`` counts ``hits`` and ``misses``; a hit makes the key the most recently used.
-    ``put`` of a new key into a full cache evicts the least recently used key first.
+    ``put`` of a new key into a full cache evicts the least recently used key.
+
+    ``get`` and ``put`` are built in ``__init__`` as closures over local names rather
+    than written as methods: a cache sits on the hot path, and local names are the
+    cheapest lookups in CPython (see ``benchmarks/bench_caches.py``).
     """
 
     def __init__(self, capacity: int) -> None:
-        self.capacity = check_capacity(capacity)
-        self.hits = 0
-        self.misses = 0
+        self._capacity = capacity = check_capacity(capacity)
         self._data: OrderedDict[Hashable, Any] = OrderedDict()
-        self._touch = self._data.move_to_end
-        self._evict_oldest = self._data.popitem
-
-    def get(self, key: Hashable, default: Any = None) -> Any:
-        """The value for ``key`` (now the most recently used), or ``default`` on a miss."""
         data = self._data
-        if key in data:
-            self._touch(key)
-            self.hits += 1
-            return data[key]
-        self.misses += 1
-        return default
+        touch, evict_oldest = data.move_to_end, data.popitem
+        hits = misses = 0
 
-    def put(self, key: Hashable, value: Any) -> None:
-        """Store ``value`` under ``key`` as the most recently used; evict the oldest key if full."""
-        data = self._data
-        if key in data:
-            self._touch(key)
-        elif len(data) >= self.capacity:
-            self._evict_oldest(last=False)
-        data[key] = value
+        def get(key: Hashable, default: Any = None) -> Any:
+            """The value for ``key`` (now the most recently used), or ``default`` on a miss."""
+            nonlocal hits, misses
+            if key in data:
+                touch(key)
+                hits += 1
+                return data[key]
+            misses += 1
+            return default
+
+        def put(key: Hashable, value: Any) -> None:
+            """Store ``value`` under ``key`` as the most recently used; evict the oldest key if full."""
+            if key in data:
+                touch(key)
+            elif len(data) >= capacity:
+                evict_oldest(False)  # popitem(last=False); a keyword argument costs time here
+            data[key] = value
+
+        def counts() -> tuple[int, int]:
+            return hits, misses
+
+        def reset_counts() -> None:
+            nonlocal hits, misses
+            hits = misses = 0
+
+        self.get = get
+        self.put = put
+        self._counts = counts
+        self.reset_counts = reset_counts
+
+    @property
+    def capacity(self) -> int:
+        """The most entries the cache holds."""
+        return self._capacity
+
+    @property
+    def hits(self) -> int:
+        """Lookups that found their key (since creation or :meth:`reset_counts`)."""
+        return self._counts()[0]
+
+    @property
+    def misses(self) -> int:
+        """Lookups that did not find their key."""
+        return self._counts()[1]
+
+    @property
+    def hit_ratio(self) -> float:
+        """Hits divided by lookups so far (0.0 before the first lookup)."""
+        hits, misses = self._counts()
+        return hits / (hits + misses) if hits + misses else 0.0
 
     def delete(self, key: Hashable) -> bool:
         """Remove ``key``; return whether it was there."""
@@ -75,14 +113,6 @@ class LRUCache:
         """``(key, value)`` pairs, least recently used first."""
         return iter(list(self._data.items()))
 
-    @property
-    def hit_ratio(self) -> float:
-        """Hits divided by lookups so far (0.0 before the first lookup)."""
-        lookups = self.hits + self.misses
-        return self.hits / lookups if lookups else 0.0
-
     def __repr__(self) -> str:
-        return f"LRUCache(capacity={self.capacity}, size={len(self)}, hits={self.hits}, misses={self.misses})"
-
-
-_MISSING = object()
+        hits, misses = self._counts()
+        return f"LRUCache(capacity={self.capacity}, size={len(self)}, hits={hits}, misses={misses})"
