@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import cachetools
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
@@ -135,3 +136,24 @@ class TTLMachine(RuleBasedStateMachine):
 
 TestTTLMachine = TTLMachine.TestCase
 TestTTLMachine.settings = settings(max_examples=150, stateful_step_count=40)
+
+
+@settings(max_examples=150)
+@given(
+    steps=st.lists(
+        st.tuples(KEYS, st.sampled_from([0.0, 0.5, 3.0, 9.99, 10.0, 25.0])), min_size=1, max_size=120
+    )
+)
+def test_same_hits_and_contents_as_cachetools_ttlcache(steps: list[tuple[int, float]]) -> None:
+    clock = SimClock()
+    ours = TTLCache(3, 10.0, clock=clock)
+    theirs = cachetools.TTLCache(3, 10.0, timer=clock.now)
+    for key, wait in steps:
+        clock.advance(wait)
+        our_value, their_value = ours.get(key), theirs.get(key)
+        assert our_value == their_value
+        if our_value is None:
+            ours.put(key, clock.now())
+            theirs[key] = clock.now()
+    theirs.expire()
+    assert sorted(ours.keys()) == sorted(theirs.keys())
