@@ -1,0 +1,188 @@
+"""SessionStore: shared sessions, sliding expiry on a SimClock, rotation, JSON-only values."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scalekit.clock import SimClock
+from scalekit.sessions import SessionStore, encode
+
+
+def make_store(redis, ns, ttl: float = 100.0) -> tuple[SessionStore, SimClock]:
+    clock = SimClock(1_000.0)
+    return SessionStore(redis, ns.prefix, ttl=ttl, clock=clock), clock
+
+
+def test_every_server_sees_every_session(redis, ns) -> None:
+    clock = SimClock()
+    servers = [SessionStore(redis, ns.prefix, clock=clock) for _ in range(3)]
+    session_id = servers[0].create({"userId": 123, "roles": ["reader"]})
+    assert [s.get(session_id) for s in servers] == [{"userId": 123, "roles": ["reader"]}] * 3
+    other = SessionStore(redis, ns.prefix + "-other", clock=clock)
+    assert other.get(session_id) is None
+
+
+def test_keys_start_with_the_prefix_and_carry_a_backstop_ttl(redis, ns) -> None:
+    store, _ = make_store(redis, ns, ttl=100.0)
+    session_id = store.create({"userId": 1})
+    assert ns.keys() == [f"{ns.prefix}:session:{session_id}"]
+    assert 0 < redis.pttl(store.key(session_id)) <= 100_000
+
+
+def test_ids_are_long_unique_and_cookie_safe(redis, ns) -> None:
+    store, _ = make_store(redis, ns)
+    ids = {store.create({"n": n}) for n in range(50)}
+    assert len(ids) == 50
+    for session_id in ids:
+        assert len(session_id) >= 43  # 32 random bytes in URL-safe base64
+        assert set(session_id) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def test_idle_sessions_expire_after_ttl(redis, ns) -> None:
+    store, clock = make_store(redis, ns, ttl=100.0)
+    session_id = store.create({"userId": 7})
+    clock.advance(99.9)
+    assert store.expires_in(session_id) == pytest.approx(0.1)
+    clock.advance(0.1)
+    assert store.expires_in(session_id) is None
+    assert store.get(session_id) is None
+    assert redis.exists(store.key(session_id)) == 0
+
+
+def test_reads_slide_the_deadline(redis, ns) -> None:
+    store, clock = make_store(redis, ns, ttl=100.0)
+    session_id = store.create({"userId": 7})
+    for _ in range(10):
+        clock.advance(90.0)
+        assert store.get(session_id) == {"userId": 7}
+    assert store.expires_in(session_id) == pytest.approx(100.0)
+    clock.advance(100.0)
+    assert store.get(session_id) is None
+
+
+def test_rotate_moves_the_session_and_kills_the_old_id(redis, ns) -> None:
+    store, clock = make_store(redis, ns, ttl=100.0)
+    old = store.create({"userId": 7, "role": "user"})
+    clock.advance(50.0)
+    new = store.rotate(old, {"userId": 7, "role": "admin"})
+    assert new is not None and new != old
+    assert store.get(old) is None
+    assert store.get(new) == {"userId": 7, "role": "admin"}
+    assert store.expires_in(new) == pytest.approx(100.0)
+    kept = store.rotate(new)
+    assert store.get(kept) == {"userId": 7, "role": "admin"}
+    assert ns.keys() == [store.key(kept)]
+
+
+def test_rotate_refuses_unknown_and_expired_sessions(redis, ns) -> None:
+    store, clock = make_store(redis, ns, ttl=10.0)
+    assert store.rotate("x" * 43) is None
+    session_id = store.create({"userId": 1})
+    clock.advance(10.0)
+    assert store.rotate(session_id, {"userId": 2}) is None
+    assert ns.keys() == []
+
+
+def test_login_never_reuses_the_pre_login_id(redis, ns) -> None:
+    store, _ = make_store(redis, ns)
+    anonymous = store.create({"cart": ["book"]})
+    authenticated = store.login({"userId": 9, "cart": ["book"]}, previous=anonymous)
+    assert authenticated != anonymous
+    assert store.get(anonymous) is None
+    assert store.get(authenticated) == {"userId": 9, "cart": ["book"]}
+
+
+def test_save_replaces_data_of_live_sessions_only(redis, ns) -> None:
+    store, clock = make_store(redis, ns, ttl=10.0)
+    session_id = store.create({"n": 1})
+    assert store.save(session_id, {"n": 2}) is True
+    assert store.get(session_id) == {"n": 2}
+    clock.advance(10.0)
+    assert store.save(session_id, {"n": 3}) is False
+    assert ns.keys() == []
+
+
+def test_destroy_logs_out(redis, ns) -> None:
+    store, _ = make_store(redis, ns)
+    session_id = store.create({"userId": 1})
+    assert store.destroy(session_id) is True
+    assert store.destroy(session_id) is False
+    assert store.get(session_id) is None
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"when": dt.datetime(2026, 1, 1)},
+        {"pair": (1, 2)},
+        {1: "int key"},
+        {"x": float("nan")},
+        {"x": {1, 2}},
+        ["not", "a", "dict"],
+        "a string",
+    ],
+)
+def test_non_json_data_is_refused_and_nothing_is_written(redis, ns, bad) -> None:
+    store, _ = make_store(redis, ns)
+    good = store.create({"ok": True})
+    with pytest.raises(TypeError, match="session data"):
+        store.create(bad)
+    with pytest.raises(TypeError, match="session data"):
+        store.save(good, bad)
+    with pytest.raises(TypeError, match="session data"):
+        store.rotate(good, bad)
+    with pytest.raises(TypeError, match="session data"):
+        store.login(bad, previous=good)
+    assert store.get(good) == {"ok": True}
+    assert ns.keys() == [store.key(good)]
+
+
+@pytest.mark.parametrize("forged", ["", "short", "*", "a:b:c" * 10, "../" * 20, "x" * 200])
+def test_malformed_ids_find_nothing(redis, ns, forged) -> None:
+    store, _ = make_store(redis, ns)
+    store.create({"userId": 1})
+    assert store.get(forged) is None
+    assert store.rotate(forged) is None
+    assert store.save(forged, {"userId": 2}) is False
+    assert store.destroy(forged) is False
+    assert len(ns.keys()) == 1
+
+
+def test_non_string_ids_are_a_type_error(redis, ns) -> None:
+    store, _ = make_store(redis, ns)
+    with pytest.raises(TypeError, match="session id is a str"):
+        store.get(12345)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"ttl": 0}, "ttl must be"),
+        ({"ttl": float("inf")}, "ttl must be"),
+        ({"id_bytes": 8}, "id_bytes"),
+        ({"prefix": ""}, "prefix"),
+    ],
+)
+def test_bad_settings_are_explained(redis, kwargs, message) -> None:
+    options = {"prefix": "p", **kwargs}
+    with pytest.raises(ValueError, match=message):
+        SessionStore(redis, **options)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60)
+@given(data=st.dictionaries(st.text(max_size=10), json_values, max_size=5))
+def test_json_round_trips_exactly(redis, ns, data) -> None:
+    store, _ = make_store(redis, ns)
+    assert store.get(store.create(data)) == data
+    assert encode(data) == encode(store.get(store.rotate(store.create(data))))
