@@ -1,0 +1,187 @@
+"""Timelines: the three strategies agree with each other and with a plain-Python model."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scalekit import workload
+from scalekit.timeline import STRATEGIES, Timeline, fanout_model
+
+
+def make_all(redis, ns, **kwargs) -> dict[str, Timeline]:
+    return {name: Timeline(redis, f"{ns.prefix}:{name}", strategy=name, **kwargs) for name in STRATEGIES}
+
+
+def expected_timeline(
+    edges: set[tuple[int, int]], posts: list[tuple[str, int, float]], user: int, limit: int
+):
+    followees = {b for a, b in edges if a == user}
+    mine = [(ts, pid) for pid, author, ts in posts if author in followees]
+    return [pid for ts, pid in sorted(mine, reverse=True)[:limit]]
+
+
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("follow"), st.integers(0, 5), st.integers(0, 5)),
+        st.tuples(st.just("post"), st.integers(0, 5), st.integers(0, 4)),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=40)
+@given(ops=operations, threshold=st.integers(0, 4), capacity=st.integers(1, 4))
+def test_all_strategies_return_the_model_timeline(redis, ns, ops, threshold, capacity):
+    ns.clear()
+    timelines = make_all(redis, ns, threshold=threshold, capacity=capacity)
+    edges: set[tuple[int, int]] = set()
+    posts: list[tuple[str, int, float]] = []
+    for kind, a, b in ops:
+        if kind == "follow":
+            if a == b:
+                continue
+            added = {t.follow(a, b) for t in timelines.values()}
+            assert added == {(a, b) not in edges}
+            edges.add((a, b))
+        else:
+            ids = {t.post(a, f"post by {a}", float(b)).post_id for t in timelines.values()}
+            assert len(ids) == 1
+            posts.append((ids.pop(), a, float(b)))
+    for user in range(6):
+        want = expected_timeline(edges, posts, user, capacity)
+        for name, timeline in timelines.items():
+            got = [post.id for post in timeline.read(user, limit=capacity)]
+            assert got == want, f"{name} timeline of user {user}"
+
+
+def test_posts_come_back_whole_and_ordered_by_time_then_id(redis, ns):
+    timeline = Timeline(redis, ns.prefix, strategy="hybrid", threshold=2)
+    timeline.follow(1, 7)
+    timeline.follow(1, 8)
+    first = timeline.post(7, "hello", 10.0).post_id
+    second = timeline.post(8, "same second", 10.0).post_id
+    third = timeline.post(7, "earlier", 5.0).post_id
+    posts = timeline.read(1)
+    assert [p.id for p in posts] == [second, first, third]
+    assert (posts[0].author, posts[0].text, posts[0].ts) == (8, "same second", 10.0)
+
+
+def test_fan_out_on_write_costs(redis, ns):
+    timeline = Timeline(redis, ns.prefix, strategy="write")
+    timeline.load_graph(np.full(5, 9), np.arange(5))
+    receipt = timeline.post(9, "hi", 1.0)
+    assert receipt.fanned_out == 5
+    assert receipt.commands == 6 + 2 * 5
+    assert [p.id for p in timeline.read(3)] == [receipt.post_id]
+    assert timeline.last_read.merged == 0
+    assert timeline.last_read.commands == 2
+
+
+def test_fan_out_on_read_costs(redis, ns):
+    timeline = Timeline(redis, ns.prefix, strategy="read")
+    timeline.load_graph(np.array([1, 2, 3]), np.array([0, 0, 0]))
+    receipt = timeline.post(2, "hi", 1.0)
+    assert (receipt.fanned_out, receipt.commands) == (0, 5)
+    assert [p.id for p in timeline.read(0)] == [receipt.post_id]
+    assert timeline.last_read.merged == 3
+    assert timeline.last_read.commands == 1 + 3 + 1
+
+
+def test_hybrid_merges_only_celebrities(redis, ns):
+    timeline = Timeline(redis, ns.prefix, strategy="hybrid", threshold=3)
+    star, regular = 100, 200
+    timeline.load_graph(np.array([star] * 4 + [regular] * 2), np.array([0, 1, 2, 3, 0, 1]))
+    assert timeline.post(star, "to many", 1.0).fanned_out == 0
+    assert timeline.post(regular, "to few", 2.0).fanned_out == 2
+    assert [p.text for p in timeline.read(0)] == ["to few", "to many"]
+    assert timeline.last_read.merged == 1
+    assert [p.text for p in timeline.read(3)] == ["to many"]
+    assert timeline.stats["posts"] == 2 and timeline.stats["reads"] == 2
+
+
+def test_model_predicts_measured_fanout_and_merges(redis, ns):
+    counts = workload.follower_counts(60, exponent=2.1, maximum=59, seed=4)
+    followees, followers = workload.follower_graph(counts, seed=5)
+    real = np.bincount(followees, minlength=60)
+    for threshold in (0, 3, 10, 1000):
+        timeline = Timeline(redis, f"{ns.prefix}:{threshold}", strategy="hybrid", threshold=threshold)
+        timeline.load_graph(followees, followers)
+        for user in range(60):
+            timeline.post(user, "x", float(user))
+        for user in range(60):
+            timeline.read(user)
+        written, merged = fanout_model(real, [threshold])
+        assert timeline.stats["fanned_out"] == pytest.approx(written[0] * 60)
+        assert timeline.stats["merged"] == pytest.approx(merged[0] * 60)
+
+
+def test_model_extremes():
+    counts = np.array([0, 1, 5, 50])
+    written, merged = fanout_model(counts, [0, 5, math.inf])
+    assert written.tolist() == [0, 0.25, 14]
+    assert merged.tolist() == [14, 13.75, 0]
+
+
+def test_home_timelines_are_capped_and_keys_stay_under_the_prefix(redis, ns):
+    timeline = Timeline(redis, ns.prefix, strategy="write", capacity=3)
+    timeline.follow(1, 2)
+    for ts in range(10):
+        timeline.post(2, "p", float(ts))
+    assert redis.zcard(timeline.key("home", 1)) == 3
+    assert redis.zcard(timeline.key("posts", 2)) == 3
+    assert [p.ts for p in timeline.read(1, limit=3)] == [9.0, 8.0, 7.0]
+    assert all(key.startswith(f"{ns.prefix}:") for key in ns.keys())
+    assert ns.clear() > 0 and ns.keys() == []
+
+
+def test_follow_after_posting_backfills_and_duplicates_are_ignored(redis, ns):
+    timeline = Timeline(redis, ns.prefix, strategy="write")
+    old = timeline.post(5, "before you followed", 1.0).post_id
+    assert timeline.follow(6, 5) is True
+    assert timeline.follow(6, 5) is False
+    assert timeline.follower_count(5) == 1
+    assert timeline.following(6) == [5]
+    assert [p.id for p in timeline.read(6)] == [old]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"strategy": "push"}, "strategy must be one of"),
+        ({"threshold": -1}, "threshold must be"),
+        ({"capacity": 0}, "capacity must be >= 1"),
+        ({"capacity": 2.5}, "capacity must be"),
+    ],
+)
+def test_bad_configuration_is_refused(redis, ns, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Timeline(redis, ns.prefix, **kwargs)
+
+
+def test_bad_input_is_refused_and_writes_nothing(redis, ns):
+    timeline = Timeline(redis, ns.prefix, capacity=10)
+    with pytest.raises(ValueError, match="cannot follow themselves"):
+        timeline.follow(3, 3)
+    with pytest.raises(ValueError, match="follower id must be an int >= 0"):
+        timeline.follow(-1, 3)
+    with pytest.raises(ValueError, match="author id"):
+        timeline.post(True, "x", 1.0)
+    with pytest.raises(ValueError, match="ts must be a finite number"):
+        timeline.post(1, "x", float("nan"))
+    with pytest.raises(TypeError, match="post text must be a str"):
+        timeline.post(1, b"bytes", 1.0)
+    with pytest.raises(ValueError, match="same length"):
+        timeline.load_graph(np.array([1, 2]), np.array([3]))
+    with pytest.raises(ValueError, match="cannot follow themselves"):
+        timeline.load_graph(np.array([1, 2]), np.array([3, 2]))
+    assert ns.keys() == []
+    with pytest.raises(ValueError, match="limit must be between 1 and capacity"):
+        timeline.read(1, limit=11)
+    timeline.post(1, "x", 1.0)
+    with pytest.raises(ValueError, match="only before the first post"):
+        timeline.load_graph(np.array([1]), np.array([2]))
