@@ -1,0 +1,269 @@
+"""Auto-scaling: policies that resize a group of servers, and a minute-by-minute simulation.
+
+The group has a minimum, a maximum and a *desired* capacity. A policy looks at the
+group's CPU utilisation history once a minute and may change the desired capacity;
+new servers take ``launch_minutes`` to boot before they take traffic (but are billed
+from the moment they are asked for), and removed servers stop at once.
+
+Two policies:
+
+- :class:`ThresholdPolicy`: alarms on CPU, exactly like the course outline's YAML
+  (out by 2 when CPU > 70 % for 5 minutes, in by 1 when CPU < 30 % for 10 minutes),
+  with a cool-down after each action;
+- :class:`TargetTrackingPolicy`: sizes the group so CPU sits near a target, scaling
+  out at once and in only after a quiet spell (like AWS target tracking).
+
+Requests beyond the group's capacity wait in a backlog; the recurrence is
+:func:`scalekit.sim.fluid_backlog`'s, computed step by step because the policy's next
+move depends on it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+SECONDS_PER_MINUTE = 60
+
+
+class ScalingPolicy(Protocol):
+    """Decides the group's new desired capacity once a minute."""
+
+    def decide(self, utilisation: np.ndarray, in_service: np.ndarray, desired: int, since_action: int) -> int:
+        """New desired capacity from the history so far (the last element is this minute).
+
+        ``since_action`` counts minutes since the group last changed size.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class GroupLimits:
+    """An auto-scaling group's bounds and starting size (the outline's 2, 20 and 4)."""
+
+    min_size: int = 2
+    max_size: int = 20
+    desired: int = 4
+
+    def __post_init__(self) -> None:
+        for name in ("min_size", "max_size", "desired"):
+            _require_whole(name, getattr(self, name), 1)
+        if not self.min_size <= self.desired <= self.max_size:
+            raise ValueError(
+                f"need min_size <= desired <= max_size, got {self.min_size}, {self.desired}, {self.max_size}"
+            )
+
+    def clamp(self, servers: int) -> int:
+        """``servers`` held within ``[min_size, max_size]``."""
+        return max(self.min_size, min(self.max_size, int(servers)))
+
+
+@dataclass(frozen=True)
+class ThresholdPolicy:
+    """Step scaling on CPU alarms: the outline's YAML by default.
+
+    Scale out by ``out_step`` when each of the last ``out_minutes`` minutes was above
+    ``out_above``; scale in by ``in_step`` when each of the last ``in_minutes`` was
+    below ``in_below``. No action within ``cooldown_minutes`` of the previous one.
+    """
+
+    out_above: float = 0.70
+    out_minutes: int = 5
+    out_step: int = 2
+    in_below: float = 0.30
+    in_minutes: int = 10
+    in_step: int = 1
+    cooldown_minutes: int = 5
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.in_below < self.out_above <= 1:
+            raise ValueError(f"need 0 <= in_below < out_above <= 1, got {self.in_below} and {self.out_above}")
+        for name in ("out_minutes", "out_step", "in_minutes", "in_step"):
+            _require_whole(name, getattr(self, name), 1)
+        _require_whole("cooldown_minutes", self.cooldown_minutes, 0)
+
+    def decide(self, utilisation: np.ndarray, in_service: np.ndarray, desired: int, since_action: int) -> int:
+        if since_action < self.cooldown_minutes:
+            return desired
+        if _held(utilisation, self.out_minutes, lambda u: u > self.out_above):
+            return desired + self.out_step
+        if _held(utilisation, self.in_minutes, lambda u: u < self.in_below):
+            return desired - self.in_step
+        return desired
+
+
+@dataclass(frozen=True)
+class TargetTrackingPolicy:
+    """Keep CPU near ``target``: servers needed = ceil(in service × CPU / target).
+
+    Scales out at once to what the current minute needs; scales in only when every
+    one of the last ``in_minutes`` minutes needed fewer servers, and then to the most
+    any of them needed (cautious, because capacity removed too early is an outage).
+    """
+
+    target: float = 0.50
+    in_minutes: int = 15
+    cooldown_minutes: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.target < 1:
+            raise ValueError(f"target utilisation must be between 0 and 1, got {self.target}")
+        _require_whole("in_minutes", self.in_minutes, 1)
+        _require_whole("cooldown_minutes", self.cooldown_minutes, 0)
+
+    def needed(self, utilisation: np.ndarray, in_service: np.ndarray) -> np.ndarray:
+        """Servers each minute would need to run at ``target`` (rounded up)."""
+        busy = np.asarray(in_service, dtype=float) * np.asarray(utilisation, dtype=float)
+        return np.ceil(np.round(busy / self.target, 9)).astype(np.int64)
+
+    def decide(self, utilisation: np.ndarray, in_service: np.ndarray, desired: int, since_action: int) -> int:
+        if since_action < self.cooldown_minutes:
+            return desired
+        now = int(self.needed(utilisation[-1:], in_service[-1:])[0])
+        if now > desired:
+            return now
+        if len(utilisation) >= self.in_minutes:
+            recent = self.needed(utilisation[-self.in_minutes :], in_service[-self.in_minutes :])
+            if recent.max() < desired:
+                return int(recent.max())
+        return desired
+
+
+@dataclass(frozen=True)
+class ScaleEvent:
+    """The group's desired capacity changed from ``before`` to ``after`` at the end of ``minute``."""
+
+    minute: int
+    before: int
+    after: int
+
+
+@dataclass(frozen=True)
+class AutoscaleRun:
+    """Per-minute results of :func:`simulate`: arrays of equal length, one entry per minute."""
+
+    offered: np.ndarray
+    in_service: np.ndarray
+    billed: np.ndarray
+    utilisation: np.ndarray
+    backlog: np.ndarray
+    per_server: float
+    events: list[ScaleEvent] = field(default_factory=list)
+
+    @property
+    def server_hours(self) -> float:
+        """Servers paid for, in server-hours (booting servers included)."""
+        return float(self.billed.sum()) / 60
+
+    @property
+    def scale_outs(self) -> int:
+        return sum(e.after > e.before for e in self.events)
+
+    @property
+    def scale_ins(self) -> int:
+        return sum(e.after < e.before for e in self.events)
+
+    @property
+    def reversals(self) -> int:
+        """How often the group turned around (out then in, or in then out): a flapping count."""
+        signs = [1 if e.after > e.before else -1 for e in self.events]
+        return sum(a != b for a, b in itertools.pairwise(signs))
+
+    def wait_minutes(self) -> np.ndarray:
+        """Minutes a request arriving now waits behind the backlog, at the current capacity."""
+        return self.backlog / (self.in_service * self.per_server * SECONDS_PER_MINUTE)
+
+
+def simulate(
+    offered: np.ndarray,
+    per_server: float,
+    policy: ScalingPolicy,
+    limits: GroupLimits | None = None,
+    *,
+    launch_minutes: int = 3,
+) -> AutoscaleRun:
+    """Run an auto-scaling group over ``offered`` (requests per second, one value per minute).
+
+    Each server completes ``per_server`` requests per second. Each minute: servers
+    whose boot finished join; the group serves what it can of the new requests and
+    the backlog; CPU utilisation is the busy share of the servers in service; then
+    the policy may resize the group. Servers asked for at the end of minute ``t``
+    serve from minute ``t + 1 + launch_minutes``.
+    """
+    limits = limits if limits is not None else GroupLimits()
+    rates = np.asarray(offered, dtype=float)
+    if rates.ndim != 1 or rates.size == 0:
+        raise ValueError("offered must be a non-empty 1-D array of requests per second per minute")
+    if not np.isfinite(rates).all() or (rates < 0).any():
+        raise ValueError("offered load must be finite and >= 0 requests per second")
+    if not (math.isfinite(per_server) and per_server > 0):
+        raise ValueError(f"per_server must be > 0 requests per second, got {per_server}")
+    _require_whole("launch_minutes", launch_minutes, 0)
+    minutes = rates.size
+    in_service = np.empty(minutes, dtype=np.int64)
+    billed = np.empty(minutes, dtype=np.int64)
+    utilisation = np.empty(minutes)
+    backlog = np.empty(minutes)
+    events: list[ScaleEvent] = []
+    serving, booting, waiting = limits.desired, [], 0.0
+    last_action = -(10**9)
+    for t, rate in enumerate(rates.tolist()):
+        serving += sum(ready <= t for ready in booting)
+        booting = [ready for ready in booting if ready > t]
+        capacity = serving * per_server * SECONDS_PER_MINUTE
+        work = waiting + rate * SECONDS_PER_MINUTE
+        done = min(work, capacity)
+        waiting = work - done
+        in_service[t], billed[t], utilisation[t], backlog[t] = (
+            serving,
+            serving + len(booting),
+            done / capacity,
+            waiting,
+        )
+        desired = serving + len(booting)
+        wanted = limits.clamp(
+            policy.decide(utilisation[: t + 1], in_service[: t + 1], desired, t - last_action)
+        )
+        if wanted == desired:
+            continue
+        events.append(ScaleEvent(t, desired, wanted))
+        last_action = t
+        if wanted > desired:
+            booting += [t + 1 + launch_minutes] * (wanted - desired)
+        else:
+            cancel = min(len(booting), desired - wanted)
+            booting = sorted(booting)[: len(booting) - cancel]
+            serving -= desired - wanted - cancel
+    return AutoscaleRun(rates, in_service, billed, utilisation, backlog, float(per_server), events)
+
+
+def servers_for_peak(offered: np.ndarray, per_server: float, target: float = 0.70) -> int:
+    """A fixed fleet big enough for the busiest minute of ``offered`` at ``target`` utilisation."""
+    if not 0 < target <= 1:
+        raise ValueError(f"target utilisation must be in (0, 1], got {target}")
+    return max(1, math.ceil(float(np.max(offered)) / (per_server * target)))
+
+
+def rescaled_utilisation(utilisation: float, before: int, after: int) -> float:
+    """CPU after resizing ``before`` servers to ``after`` with the same load: ``u × before / after``.
+
+    It may exceed 1: the load then no longer fits and a backlog builds.
+    """
+    _require_whole("before", before, 1)
+    _require_whole("after", after, 1)
+    if utilisation < 0:
+        raise ValueError(f"utilisation must be >= 0, got {utilisation}")
+    return utilisation * before / after
+
+
+def _held(history: np.ndarray, minutes: int, breached) -> bool:
+    return len(history) >= minutes and bool(np.all(breached(history[-minutes:])))
+
+
+def _require_whole(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
