@@ -34,6 +34,14 @@ if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return -1 end
 redis.call('SADD', KEYS[2], ARGV[2])
 return redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
 """
+_FANOUT = """
+local cap = tonumber(ARGV[3])
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, ARGV[2], ARGV[1])
+  redis.call('ZREMRANGEBYRANK', key, 0, -cap - 1)
+end
+return #KEYS
+"""
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,10 @@ class Timeline:
     ``strategy`` is "write", "read" or "hybrid"; ``threshold`` (hybrid only) is the
     follower count from which an author is treated as a celebrity and merged at read
     time. ``capacity`` caps each home timeline and each author's list (Twitter kept
-    about 800 ids per home timeline), so memory stays bounded.
+    about 800 ids per home timeline), so memory stays bounded. With ``server_side=True``
+    each chunk of 1,000 followers is one Lua script call that runs the same two commands
+    inside Redis: far fewer bytes to encode and parse than a pipeline, but the server does
+    nothing else while a chunk runs.
     """
 
     def __init__(
@@ -82,6 +93,7 @@ class Timeline:
         strategy: str = "hybrid",
         threshold: int = 1000,
         capacity: int = 800,
+        server_side: bool = False,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
@@ -98,7 +110,9 @@ class Timeline:
         self.capacity = int(capacity)
         self.stats: Counter[str] = Counter()
         self.last_read = ReadCost(0, 0, 0)
+        self.server_side = bool(server_side)
         self._follow = client.register_script(_FOLLOW)
+        self._fanout = client.register_script(_FANOUT)
 
     def key(self, *parts: object) -> str:
         """The Redis key for ``parts`` under this timeline's prefix."""
@@ -199,22 +213,28 @@ class Timeline:
             followers = sorted(self.client.smembers(self.key("followers", author)), key=int)
             commands, trips = commands + 1, trips + 1
             for start in range(0, len(followers), _CHUNK):
-                with self.client.pipeline(transaction=False) as pipe:
-                    for follower in followers[start : start + _CHUNK]:
-                        home = self.key("home", follower)
-                        pipe.zadd(home, {post_id: ts})
-                        pipe.zremrangebyrank(home, 0, -self.capacity - 1)
-                    pipe.execute()
+                homes = [self.key("home", follower) for follower in followers[start : start + _CHUNK]]
+                if self.server_side:
+                    self._fanout(keys=homes, args=[post_id, ts, self.capacity])
+                    commands += 1
+                else:
+                    with self.client.pipeline(transaction=False) as pipe:
+                        for home in homes:
+                            pipe.zadd(home, {post_id: ts})
+                            pipe.zremrangebyrank(home, 0, -self.capacity - 1)
+                        pipe.execute()
+                    commands += 2 * len(homes)
                 trips += 1
             fanned = len(followers)
-            commands += 2 * fanned
         receipt = PostReceipt(post_id, fanned, commands, trips)
         self.stats.update(posts=1, fanned_out=fanned, post_commands=commands, post_round_trips=trips)
         return receipt
 
-    def read(self, user: int, limit: int = 20) -> list[Post]:
-        """The newest ``limit`` posts of the people ``user`` follows, newest first."""
+    def read(self, user: int, limit: int | None = None) -> list[Post]:
+        """The newest ``limit`` posts (default 20, at most ``capacity``) of ``user``'s followees."""
         user = _user(user)
+        if limit is None:
+            limit = min(20, self.capacity)
         _require_count("limit", limit)
         if not 1 <= limit <= self.capacity:
             raise ValueError(f"limit must be between 1 and capacity ({self.capacity}), got {limit}")

@@ -14,7 +14,12 @@ from scalekit.timeline import STRATEGIES, Timeline, fanout_model
 
 
 def make_all(redis, ns, **kwargs) -> dict[str, Timeline]:
-    return {name: Timeline(redis, f"{ns.prefix}:{name}", strategy=name, **kwargs) for name in STRATEGIES}
+    timelines = {name: Timeline(redis, f"{ns.prefix}:{name}", strategy=name, **kwargs) for name in STRATEGIES}
+    for name in ("write", "hybrid"):
+        timelines[f"{name}-lua"] = Timeline(
+            redis, f"{ns.prefix}:{name}-lua", strategy=name, server_side=True, **kwargs
+        )
+    return timelines
 
 
 def expected_timeline(
@@ -80,6 +85,17 @@ def test_fan_out_on_write_costs(redis, ns):
     assert [p.id for p in timeline.read(3)] == [receipt.post_id]
     assert timeline.last_read.merged == 0
     assert timeline.last_read.commands == 2
+
+
+def test_server_side_fan_out_is_one_script_call_per_chunk(redis, ns):
+    timeline = Timeline(redis, ns.prefix, strategy="write", server_side=True, capacity=2)
+    timeline.load_graph(np.full(2500, 9999), np.arange(2500))
+    receipts = [timeline.post(9999, "hi", float(ts)) for ts in range(3)]
+    assert receipts[0].fanned_out == 2500
+    assert receipts[0].commands == 6 + 3
+    assert receipts[0].round_trips == 3 + 3
+    assert [p.id for p in timeline.read(2499, limit=2)] == [receipts[2].post_id, receipts[1].post_id]
+    assert redis.zcard(timeline.key("home", 0)) == 2
 
 
 def test_fan_out_on_read_costs(redis, ns):
