@@ -1,0 +1,359 @@
+"""A job queue on Redis with at-least-once delivery: leases, retries, dead letters, idempotency keys.
+
+A job is a JSON payload with an id. ``enqueue`` puts it at the back of the ``ready``
+list; ``reserve`` takes the oldest ready job and *leases* it to the caller until a
+deadline on the queue's clock. The worker then ``ack``s it (done) or ``nack``s it
+(failed: retry later with exponential backoff, or, after ``max_attempts``, move it to
+the dead-letter list). A worker that crashes does neither; its lease runs out and
+``reap`` puts the job back at the front of the line. So every job runs *at least*
+once, and sometimes twice: handlers must be idempotent.
+
+Each step is one Lua script, so two workers never take the same job and a crash
+between two Redis commands cannot lose one. Lease deadlines are plain numbers from the
+queue's clock: a ``SimClock`` in tests and notebooks, wall-clock time (shared by every
+process and machine) by default. Keys live under ``<prefix>:``; on Redis Cluster put a
+hash tag in the prefix (e.g. ``"{jobs}"``) so a script's keys share a slot.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import redis
+
+from scalekit.clock import Clock
+
+_ENQUEUE = """
+if ARGV[3] ~= '' then
+  local existing = redis.call('HGET', KEYS[4], ARGV[3])
+  if existing then
+    redis.call('HINCRBY', KEYS[5], 'duplicates', 1)
+    return {existing, 0}
+  end
+end
+local id = tostring(redis.call('INCR', KEYS[1]))
+local job = ARGV[1] .. ':job:' .. id
+redis.call('HSET', job, 'payload', ARGV[2], 'attempts', '0', 'key', ARGV[3], 'enqueued_at', ARGV[4])
+if tonumber(ARGV[5]) > tonumber(ARGV[4]) then
+  redis.call('ZADD', KEYS[3], ARGV[5], id)
+  redis.call('HSET', job, 'status', 'delayed', 'due_at', ARGV[5])
+else
+  redis.call('LPUSH', KEYS[2], id)
+  redis.call('HSET', job, 'status', 'ready')
+end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[4], ARGV[3], id) end
+redis.call('HINCRBY', KEYS[5], 'enqueued', 1)
+return {id, 1}
+"""
+
+_RESERVE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('LPUSH', KEYS[1], id)
+  redis.call('HSET', ARGV[1] .. ':job:' .. id, 'status', 'ready')
+end
+local id = redis.call('RPOP', KEYS[1])
+if not id then return false end
+local job = ARGV[1] .. ':job:' .. id
+local attempts = redis.call('HINCRBY', job, 'attempts', 1)
+redis.call('ZADD', KEYS[3], ARGV[3], id)
+redis.call('HSET', job, 'status', 'leased', 'lease_until', ARGV[3])
+return {id, redis.call('HGET', job, 'payload'), attempts}
+"""
+
+_HOLDS_LEASE = """
+local function holds_lease(leased, job, id, token)
+  if not redis.call('ZSCORE', leased, id) then return false end
+  return redis.call('HGET', job, 'attempts') == token
+end
+"""
+
+_ACK = (
+    _HOLDS_LEASE
+    + """
+local job = ARGV[1] .. ':job:' .. ARGV[2]
+if not holds_lease(KEYS[1], job, ARGV[2], ARGV[3]) then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[2])
+redis.call('HSET', job, 'status', 'done', 'finished_at', ARGV[4])
+redis.call('HINCRBY', KEYS[2], 'acked', 1)
+return 1
+"""
+)
+
+_NACK = (
+    _HOLDS_LEASE
+    + """
+local job = ARGV[1] .. ':job:' .. ARGV[2]
+if not holds_lease(KEYS[1], job, ARGV[2], ARGV[3]) then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[2])
+redis.call('HSET', job, 'error', ARGV[4])
+if tonumber(ARGV[3]) >= tonumber(ARGV[6]) then
+  redis.call('HSET', job, 'status', 'dead')
+  redis.call('LPUSH', KEYS[3], ARGV[2])
+  redis.call('HINCRBY', KEYS[4], 'dead', 1)
+  return 2
+end
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])
+redis.call('HSET', job, 'status', 'retry', 'due_at', ARGV[5])
+redis.call('HINCRBY', KEYS[4], 'retried', 1)
+return 1
+"""
+)
+
+_EXTEND = (
+    _HOLDS_LEASE
+    + """
+local job = ARGV[1] .. ':job:' .. ARGV[2]
+if not holds_lease(KEYS[1], job, ARGV[2], ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[2])
+redis.call('HSET', job, 'lease_until', ARGV[4])
+return 1
+"""
+)
+
+_REAP = """
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+local requeued, dead = {}, {}
+for i = #expired, 1, -1 do
+  local id = expired[i]
+  local job = ARGV[1] .. ':job:' .. id
+  redis.call('ZREM', KEYS[1], id)
+  local attempts = tonumber(redis.call('HGET', job, 'attempts'))
+  if attempts >= tonumber(ARGV[3]) then
+    redis.call('HSET', job, 'status', 'dead', 'error', 'lease expired on attempt ' .. attempts)
+    redis.call('LPUSH', KEYS[3], id)
+    redis.call('HINCRBY', KEYS[4], 'dead', 1)
+    table.insert(dead, id)
+  else
+    redis.call('RPUSH', KEYS[2], id)
+    redis.call('HSET', job, 'status', 'ready')
+    redis.call('HINCRBY', KEYS[4], 'reaped', 1)
+    table.insert(requeued, id)
+  end
+end
+return {requeued, dead}
+"""
+
+_RETRY_DEAD = """
+if redis.call('LREM', KEYS[1], 0, ARGV[2]) == 0 then return 0 end
+redis.call('HSET', ARGV[1] .. ':job:' .. ARGV[2], 'status', 'ready', 'attempts', '0')
+redis.call('LPUSH', KEYS[2], ARGV[2])
+return 1
+"""
+
+
+class WallClock:
+    """Seconds since the epoch: one time line for every process and machine that shares a queue."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def __repr__(self) -> str:
+        return "WallClock()"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A reserved job: its id, payload, which attempt this is (1 = first), and its lease deadline."""
+
+    id: str
+    payload: Any
+    attempt: int
+    lease_until: float
+
+
+class JobQueue:
+    """A named queue of JSON jobs in Redis, with leases, retries and a dead-letter list.
+
+    ``lease`` is how long a worker may hold a job before the reaper gives it to another;
+    a failed job waits ``backoff(attempt)`` seconds (``base_backoff`` doubling per attempt,
+    capped at ``max_backoff``; with ``rng``, a random "full jitter" share of it) and after
+    ``max_attempts`` attempts goes to the dead-letter list.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str = "jobs",
+        *,
+        lease: float = 30.0,
+        max_attempts: int = 5,
+        base_backoff: float = 1.0,
+        max_backoff: float = 300.0,
+        clock: Clock | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        if not isinstance(prefix, str) or not prefix:
+            raise ValueError(f"prefix must be a non-empty string, got {prefix!r}")
+        if not lease > 0:
+            raise ValueError(f"lease must be > 0 seconds, got {lease}")
+        if isinstance(max_attempts, bool) or int(max_attempts) != max_attempts or max_attempts < 1:
+            raise ValueError(f"max_attempts must be a whole number >= 1, got {max_attempts!r}")
+        if not 0 <= base_backoff <= max_backoff:
+            raise ValueError(
+                f"backoff needs 0 <= base_backoff <= max_backoff, got {base_backoff} and {max_backoff}"
+            )
+        self.client, self.prefix = client, prefix
+        self.lease, self.max_attempts = float(lease), int(max_attempts)
+        self.base_backoff, self.max_backoff = float(base_backoff), float(max_backoff)
+        self.clock: Clock = clock if clock is not None else WallClock()
+        self.rng = rng
+        self.keys = {
+            name: f"{prefix}:{name}"
+            for name in ("seq", "ready", "delayed", "leased", "dead", "idem", "stats")
+        }
+        self._enqueue = client.register_script(_ENQUEUE)
+        self._reserve = client.register_script(_RESERVE)
+        self._ack = client.register_script(_ACK)
+        self._nack = client.register_script(_NACK)
+        self._extend = client.register_script(_EXTEND)
+        self._reap = client.register_script(_REAP)
+        self._retry_dead = client.register_script(_RETRY_DEAD)
+
+    def job_key(self, job_id: str) -> str:
+        """The Redis hash that holds job ``job_id``'s payload, status and attempt count."""
+        return f"{self.prefix}:job:{job_id}"
+
+    def enqueue(self, payload: Any, *, key: str | None = None, delay: float = 0.0) -> str:
+        """Add a job and return its id; with an idempotency ``key`` seen before, return that job's id.
+
+        The key makes retried submissions harmless: a client that enqueues, times out and
+        enqueues again with the same key creates one job, not two. ``delay`` (seconds)
+        holds the job back before any worker can reserve it.
+        """
+        if key is not None and (not isinstance(key, str) or not key):
+            raise ValueError(f"an idempotency key must be a non-empty string or None, got {key!r}")
+        if not delay >= 0:
+            raise ValueError(f"delay must be >= 0 seconds, got {delay}")
+        try:
+            body = json.dumps(payload, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"a job payload must be JSON-serialisable ({exc})") from None
+        now = self.clock.now()
+        job_id, _ = self._enqueue(
+            keys=[self.keys[k] for k in ("seq", "ready", "delayed", "idem", "stats")],
+            args=[self.prefix, body, key or "", repr(now), repr(now + delay)],
+        )
+        return str(job_id)
+
+    def reserve(self) -> Job | None:
+        """Lease the oldest ready job (due retries first join the line), or None if none is ready."""
+        now = self.clock.now()
+        lease_until = now + self.lease
+        found = self._reserve(
+            keys=[self.keys["ready"], self.keys["delayed"], self.keys["leased"]],
+            args=[self.prefix, repr(now), repr(lease_until)],
+        )
+        if not found:
+            return None
+        job_id, body, attempt = found
+        return Job(str(job_id), json.loads(body), int(attempt), lease_until)
+
+    def ack(self, job: Job) -> bool:
+        """Mark ``job`` done. False if this worker no longer holds its lease (it was reaped)."""
+        return bool(
+            self._ack(
+                keys=[self.keys["leased"], self.keys["stats"]],
+                args=[self.prefix, job.id, str(job.attempt), repr(self.clock.now())],
+            )
+        )
+
+    def nack(self, job: Job, error: str = "failed") -> str:
+        """Report that ``job`` failed: return ``"retry"`` (scheduled after a backoff), ``"dead"``
+        (out of attempts, moved to the dead-letter list) or ``"lost"`` (lease no longer held)."""
+        retry_at = self.clock.now() + self.backoff(job.attempt)
+        outcome = self._nack(
+            keys=[self.keys[k] for k in ("leased", "delayed", "dead", "stats")],
+            args=[self.prefix, job.id, str(job.attempt), str(error)[:500], repr(retry_at), self.max_attempts],
+        )
+        return {0: "lost", 1: "retry", 2: "dead"}[int(outcome)]
+
+    def extend(self, job: Job, seconds: float | None = None) -> Job | None:
+        """Renew the lease of a long job (a heartbeat); the renewed job, or None if the lease was lost."""
+        seconds = self.lease if seconds is None else seconds
+        if not seconds > 0:
+            raise ValueError(f"a lease extension must be > 0 seconds, got {seconds}")
+        lease_until = self.clock.now() + seconds
+        renewed = self._extend(
+            keys=[self.keys["leased"]], args=[self.prefix, job.id, str(job.attempt), repr(lease_until)]
+        )
+        return Job(job.id, job.payload, job.attempt, lease_until) if renewed else None
+
+    def reap(self) -> tuple[list[str], list[str]]:
+        """Take back jobs whose lease ran out (their worker crashed or hung).
+
+        Returns ``(requeued, dead)`` job ids: requeued jobs go to the front of the line;
+        a job that has already used all its attempts goes to the dead-letter list.
+        """
+        requeued, dead = self._reap(
+            keys=[self.keys[k] for k in ("leased", "ready", "dead", "stats")],
+            args=[self.prefix, repr(self.clock.now()), self.max_attempts],
+        )
+        return [str(i) for i in requeued], [str(i) for i in dead]
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before retrying after failed attempt number ``attempt`` (1, 2, ...)."""
+        if attempt < 1:
+            raise ValueError(f"attempt numbers start at 1, got {attempt}")
+        delay = min(self.max_backoff, self.base_backoff * 2.0 ** min(attempt - 1, 60))
+        return float(self.rng.uniform(0.0, delay)) if self.rng is not None else delay
+
+    def next_change(self) -> float | None:
+        """The earliest time a delayed job becomes due or a lease runs out (None: nothing pending)."""
+        times = []
+        for name in ("delayed", "leased"):
+            first = self.client.zrange(self.keys[name], 0, 0, withscores=True)
+            if first:
+                times.append(float(first[0][1]))
+        return min(times) if times else None
+
+    def info(self, job_id: str) -> dict[str, Any]:
+        """Status, attempts, payload and last error of job ``job_id`` (empty dict if unknown)."""
+        raw = self.client.hgetall(self.job_key(job_id))
+        if not raw:
+            return {}
+        info: dict[str, Any] = {"id": str(job_id), "status": raw["status"], "attempts": int(raw["attempts"])}
+        info["payload"] = json.loads(raw["payload"])
+        info["error"] = raw.get("error", "")
+        return info
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """The jobs in the dead-letter list, oldest first, with their last error."""
+        ids = self.client.lrange(self.keys["dead"], 0, -1)
+        return [self.info(job_id) for job_id in reversed(ids)]
+
+    def retry_dead(self, job_id: str) -> bool:
+        """Give a dead job a fresh set of attempts (after fixing its cause); False if it is not dead."""
+        return bool(
+            self._retry_dead(keys=[self.keys["dead"], self.keys["ready"]], args=[self.prefix, str(job_id)])
+        )
+
+    def stats(self) -> dict[str, int]:
+        """How many jobs are ready, delayed, leased and dead now, and the lifetime counters."""
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.llen(self.keys["ready"])
+            pipe.zcard(self.keys["delayed"])
+            pipe.zcard(self.keys["leased"])
+            pipe.llen(self.keys["dead"])
+            pipe.hgetall(self.keys["stats"])
+            ready, delayed, leased, dead, counters = pipe.execute()
+        result = {"ready": int(ready), "delayed": int(delayed), "leased": int(leased), "dead": int(dead)}
+        for name in ("enqueued", "duplicates", "acked", "retried", "reaped"):
+            result[name] = int(counters.get(name, 0))
+        return result
+
+    def pending(self) -> int:
+        """Jobs not finished yet: ready, waiting to retry, or leased."""
+        counts = self.stats()
+        return counts["ready"] + counts["delayed"] + counts["leased"]
+
+    def __repr__(self) -> str:
+        return f"JobQueue(prefix={self.prefix!r}, lease={self.lease:g}, max_attempts={self.max_attempts})"

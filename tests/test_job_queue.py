@@ -1,0 +1,347 @@
+"""JobQueue: FIFO leases, idempotency keys, retries with backoff, dead letters, the reaper,
+and a stateful test against a plain-Python model on a SimClock."""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+
+import numpy as np
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+
+from scalekit import backend
+from scalekit.clock import SimClock
+from scalekit.queues import JobQueue
+
+
+@pytest.fixture
+def clock() -> SimClock:
+    return SimClock()
+
+
+def make_queue(redis, ns, clock, **options) -> JobQueue:
+    options = {"lease": 10, "max_attempts": 3, "base_backoff": 2, "max_backoff": 16, **options}
+    return JobQueue(redis, ns.prefix, clock=clock, **options)
+
+
+def test_jobs_come_out_in_order_with_their_payloads(redis, ns, clock):
+    queue = make_queue(redis, ns, clock)
+    ids = [queue.enqueue({"video": n, "sizes": [240, 720]}) for n in range(4)]
+    assert len(set(ids)) == 4
+    reserved = [queue.reserve() for _ in range(4)]
+    assert [job.id for job in reserved] == ids
+    assert [job.payload for job in reserved] == [{"video": n, "sizes": [240, 720]} for n in range(4)]
+    assert all(job.attempt == 1 and job.lease_until == 10 for job in reserved)
+    assert queue.reserve() is None
+    assert queue.stats()["leased"] == 4
+
+
+def test_idempotency_key_returns_the_same_job(redis, ns, clock):
+    queue = make_queue(redis, ns, clock)
+    first = queue.enqueue({"order": 7}, key="checkout-7")
+    again = queue.enqueue({"order": 7}, key="checkout-7")
+    other = queue.enqueue({"order": 8}, key="checkout-8")
+    assert first == again != other
+    stats = queue.stats()
+    assert (stats["ready"], stats["enqueued"], stats["duplicates"]) == (2, 2, 1)
+    job = queue.reserve()
+    assert queue.ack(job)
+    assert queue.enqueue({"order": 7}, key="checkout-7") == first, "a finished job still blocks duplicates"
+    assert queue.stats()["ready"] == 1
+
+
+def test_ack_finishes_a_job_once(redis, ns, clock):
+    queue = make_queue(redis, ns, clock)
+    queue.enqueue("x")
+    job = queue.reserve()
+    assert queue.ack(job) is True
+    assert queue.ack(job) is False
+    assert queue.info(job.id)["status"] == "done"
+    assert queue.pending() == 0
+
+
+def test_failed_job_waits_for_exponential_backoff(redis, ns, clock):
+    queue = make_queue(redis, ns, clock, max_attempts=10)
+    assert [queue.backoff(n) for n in range(1, 7)] == [2, 4, 8, 16, 16, 16]
+    queue.enqueue("flaky")
+    due_times = []
+    for attempt in range(1, 5):
+        job = queue.reserve()
+        assert job is not None and job.attempt == attempt
+        assert queue.nack(job, "timeout") == "retry"
+        due = queue.next_change()
+        due_times.append(due - clock.now())
+        clock.advance_to(due - 0.5)
+        assert queue.reserve() is None, "a retry must not run before its backoff is over"
+        clock.advance_to(due)
+    assert due_times == [2, 4, 8, 16]
+    assert queue.reserve().attempt == 5
+
+
+def test_full_jitter_stays_within_the_backoff(redis, ns, clock):
+    queue = make_queue(redis, ns, clock, rng=np.random.default_rng(1))
+    delays = [queue.backoff(3) for _ in range(200)]
+    assert min(delays) >= 0 and max(delays) <= 8
+    assert len(set(delays)) > 150
+
+
+def test_poison_job_reaches_the_dead_letter_list(redis, ns, clock):
+    queue = make_queue(redis, ns, clock, max_attempts=3)
+    poison = queue.enqueue({"video": "corrupt.mp4"})
+    healthy = queue.enqueue({"video": "ok.mp4"})
+    outcomes = []
+    while queue.pending():
+        job = queue.reserve()
+        if job is None:
+            clock.advance_to(queue.next_change())
+            continue
+        if job.id == poison:
+            outcomes.append(queue.nack(job, "ValueError: cannot decode"))
+        else:
+            assert queue.ack(job)
+    assert outcomes == ["retry", "retry", "dead"]
+    assert queue.dead_letters() == [
+        {
+            "id": poison,
+            "status": "dead",
+            "attempts": 3,
+            "payload": {"video": "corrupt.mp4"},
+            "error": "ValueError: cannot decode",
+        }
+    ]
+    assert queue.info(healthy)["status"] == "done"
+    assert queue.retry_dead(poison) is True
+    assert queue.retry_dead(poison) is False
+    job = queue.reserve()
+    assert (job.id, job.attempt) == (poison, 1)
+
+
+def test_reaper_requeues_expired_lease_at_the_front(redis, ns, clock):
+    queue = make_queue(redis, ns, clock)
+    crashed_id = queue.enqueue("first")
+    queue.enqueue("second")
+    crashed = queue.reserve()
+    clock.advance(9.9)
+    assert queue.reap() == ([], [])
+    clock.advance(0.1)
+    assert queue.reap() == ([crashed_id], [])
+    successor = queue.reserve()
+    assert (successor.id, successor.attempt) == (crashed_id, 2), "the reaped job runs next"
+    assert queue.ack(crashed) is False, "the crashed worker's late ack must not count"
+    assert queue.nack(crashed, "late") == "lost"
+    assert queue.ack(successor) is True
+    assert queue.stats()["reaped"] == 1
+
+
+def test_ack_after_deadline_counts_until_the_reaper_runs(redis, ns, clock):
+    queue = make_queue(redis, ns, clock)
+    queue.enqueue("slow")
+    job = queue.reserve()
+    clock.advance(30)
+    assert queue.ack(job) is True
+    assert queue.reap() == ([], [])
+
+
+def test_job_that_keeps_crashing_workers_is_dead_lettered_by_the_reaper(redis, ns, clock):
+    queue = make_queue(redis, ns, clock, max_attempts=2)
+    job_id = queue.enqueue("kills its worker")
+    for expected in (([job_id], []), ([], [job_id])):
+        assert queue.reserve().id == job_id
+        clock.advance(10)
+        assert queue.reap() == expected
+    assert queue.dead_letters()[0]["error"] == "lease expired on attempt 2"
+
+
+def test_extend_keeps_a_long_job_leased(redis, ns, clock):
+    queue = make_queue(redis, ns, clock)
+    queue.enqueue("transcode")
+    job = queue.reserve()
+    clock.advance(8)
+    renewed = queue.extend(job)
+    assert renewed is not None and renewed.lease_until == 18
+    clock.advance(8)
+    assert queue.reap() == ([], [])
+    clock.advance(2)
+    assert queue.reap() == ([job.id], [])
+    assert queue.extend(renewed) is None
+
+
+def test_delayed_enqueue(redis, ns, clock):
+    queue = make_queue(redis, ns, clock)
+    queue.enqueue("later", delay=5)
+    assert queue.reserve() is None
+    assert queue.next_change() == 5
+    clock.advance(5)
+    assert queue.reserve().payload == "later"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"lease": 0}, "lease must be > 0"),
+        ({"max_attempts": 0}, "max_attempts must be a whole number >= 1"),
+        ({"base_backoff": 5, "max_backoff": 1}, "base_backoff <= max_backoff"),
+    ],
+)
+def test_bad_settings_are_clear_errors(redis, ns, clock, options, message):
+    with pytest.raises(ValueError, match=message):
+        make_queue(redis, ns, clock, **options)
+
+
+def test_bad_input_changes_nothing(redis, ns, clock):
+    queue = make_queue(redis, ns, clock)
+    with pytest.raises(ValueError, match="JSON-serialisable"):
+        queue.enqueue({"when": object()})
+    with pytest.raises(ValueError, match="idempotency key"):
+        queue.enqueue("x", key="")
+    with pytest.raises(ValueError, match="delay must be >= 0"):
+        queue.enqueue("x", delay=-1)
+    with pytest.raises(ValueError, match="attempt numbers start at 1"):
+        queue.backoff(0)
+    assert queue.stats()["enqueued"] == 0 and ns.keys() == []
+
+
+def test_every_key_starts_with_the_prefix(redis, ns, clock):
+    if not backend.is_embedded(redis):
+        pytest.skip("lists every key of the server: only on the private fakeredis")
+    queue = make_queue(redis, ns, clock, max_attempts=1)
+    for n in range(3):
+        queue.enqueue(n, key=f"k{n}")
+    queue.ack(queue.reserve())
+    queue.nack(queue.reserve())
+    queue.reserve()
+    clock.advance(60)
+    queue.reap()
+    assert redis.keys("*") and all(key.startswith(ns.prefix + ":") for key in redis.keys("*"))
+    ns.clear()
+    assert redis.keys("*") == []
+
+
+def test_stateful_against_a_model(redis, ns):
+    """Whatever the interleaving of enqueue, reserve, ack, nack, time and reaping, the queue
+    hands out exactly the job the model predicts, and no job is lost or duplicated."""
+    lease, max_attempts = 5.0, 3
+
+    def backoff(attempt: int) -> float:
+        return min(4.0, 1.0 * 2 ** (attempt - 1))
+
+    class QueueMachine(RuleBasedStateMachine):
+        @initialize()
+        def start(self) -> None:
+            self.clock = SimClock()
+            self.queue = JobQueue(
+                redis,
+                ns.key(uuid.uuid4().hex[:8]),
+                lease=lease,
+                max_attempts=max_attempts,
+                base_backoff=1.0,
+                max_backoff=4.0,
+                clock=self.clock,
+            )
+            self.ready: deque[str] = deque()
+            self.delayed: dict[str, float] = {}
+            self.leased: dict[str, float] = {}
+            self.attempts: dict[str, int] = {}
+            self.done: set[str] = set()
+            self.dead: list[str] = []
+            self.by_key: dict[str, str] = {}
+            self.held = []
+            self.next_id = 1
+
+        @rule(key=st.none() | st.sampled_from(["a", "b", "c"]))
+        def enqueue(self, key) -> None:
+            job_id = self.queue.enqueue({"n": self.next_id}, key=key)
+            if key is not None and key in self.by_key:
+                assert job_id == self.by_key[key]
+                return
+            assert job_id == str(self.next_id)
+            self.next_id += 1
+            self.ready.append(job_id)
+            self.attempts[job_id] = 0
+            if key is not None:
+                self.by_key[key] = job_id
+
+        @rule()
+        def reserve(self) -> None:
+            now = self.clock.now()
+            for job_id in sorted(
+                (j for j, t in self.delayed.items() if t <= now), key=self._order(self.delayed)
+            ):
+                del self.delayed[job_id]
+                self.ready.append(job_id)
+            job = self.queue.reserve()
+            if not self.ready:
+                assert job is None
+                return
+            expected = self.ready.popleft()
+            self.attempts[expected] += 1
+            assert (job.id, job.attempt) == (expected, self.attempts[expected])
+            self.leased[expected] = now + lease
+            self.held.append(job)
+
+        @rule(data=st.data(), fail=st.booleans())
+        def finish(self, data, fail: bool) -> None:
+            if not self.held:
+                return
+            job = data.draw(st.sampled_from(self.held))
+            holds = job.id in self.leased and self.attempts[job.id] == job.attempt
+            if not fail:
+                assert self.queue.ack(job) is holds
+                if holds:
+                    del self.leased[job.id]
+                    self.done.add(job.id)
+                return
+            outcome = self.queue.nack(job, "boom")
+            if not holds:
+                assert outcome == "lost"
+                return
+            del self.leased[job.id]
+            if job.attempt >= max_attempts:
+                assert outcome == "dead"
+                self.dead.append(job.id)
+            else:
+                assert outcome == "retry"
+                self.delayed[job.id] = self.clock.now() + backoff(job.attempt)
+
+        @rule(seconds=st.sampled_from([0.5, 1, 2, 5]))
+        def advance(self, seconds: float) -> None:
+            self.clock.advance(seconds)
+
+        @rule()
+        def reap(self) -> None:
+            now = self.clock.now()
+            expired = sorted((j for j, t in self.leased.items() if t <= now), key=self._order(self.leased))
+            requeued, dead = [], []
+            for job_id in reversed(expired):
+                del self.leased[job_id]
+                if self.attempts[job_id] >= max_attempts:
+                    self.dead.append(job_id)
+                    dead.append(job_id)
+                else:
+                    self.ready.appendleft(job_id)
+                    requeued.append(job_id)
+            assert self.queue.reap() == (requeued, dead)
+
+        @staticmethod
+        def _order(times: dict[str, float]):
+            return lambda job_id: (times[job_id], job_id)
+
+        @invariant()
+        def counts_match(self) -> None:
+            if not hasattr(self, "queue"):
+                return
+            stats = self.queue.stats()
+            assert stats["ready"] == len(self.ready)
+            assert stats["delayed"] == len(self.delayed)
+            assert stats["leased"] == len(self.leased)
+            assert stats["dead"] == len(self.dead)
+            assert stats["acked"] == len(self.done)
+            accounted = (
+                len(self.ready) + len(self.delayed) + len(self.leased) + len(self.done) + len(self.dead)
+            )
+            assert accounted == len(self.attempts) == stats["enqueued"]
+
+    run_state_machine_as_test(QueueMachine, settings=settings(max_examples=60, stateful_step_count=40))
