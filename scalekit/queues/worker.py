@@ -1,0 +1,216 @@
+"""A worker: reserve a job, run its handler, acknowledge it; a failure becomes a retry.
+
+The loop is deliberately plain: reap expired leases, reserve, run, ack (or nack on an
+exception). ``run(max_jobs=...)`` stops after that many handler runs, or when the queue
+has nothing left to do; while retries wait for their backoff or a crashed worker's lease
+runs out, it sleeps on the queue's clock (instantly, on a ``SimClock``).
+
+Run a worker as its own OS process with ``python -m scalekit.queues.worker --help``;
+fault tests kill such processes with SIGKILL in the middle of a job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from scalekit.queues.job_queue import Job, JobQueue
+
+Handler = Callable[[Job], object]
+
+_COUNT_ONCE = """
+if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
+  redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+  return 1
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one handler run: ``done``, ``retry``, ``dead`` or ``lost`` (lease gone)."""
+
+    job_id: str
+    attempt: int
+    result: str
+    worker: str
+    at: float
+    error: str = ""
+
+
+class Worker:
+    """Runs ``handler(job)`` for jobs of ``queue``; an exception means "retry later".
+
+    ``log`` keeps the latest outcomes (at most ``log_size``) for tables and tests;
+    ``poll`` is the longest single sleep while waiting for work.
+    """
+
+    def __init__(
+        self,
+        queue: JobQueue,
+        handler: Handler,
+        *,
+        name: str = "worker",
+        poll: float = 1.0,
+        log_size: int = 10_000,
+    ) -> None:
+        if not poll > 0:
+            raise ValueError(f"poll must be > 0 seconds, got {poll}")
+        if not callable(handler):
+            raise ValueError(f"handler must be callable with a Job, got {handler!r}")
+        self.queue, self.handler, self.name, self.poll = queue, handler, name, float(poll)
+        self.log: deque[Outcome] = deque(maxlen=log_size)
+        self.counts = {"done": 0, "retry": 0, "dead": 0, "lost": 0}
+
+    def step(self) -> Outcome | None:
+        """Reap expired leases, then reserve and process one job; None if no job was ready."""
+        self.queue.reap()
+        job = self.queue.reserve()
+        return None if job is None else self.process(job)
+
+    def process(self, job: Job) -> Outcome:
+        """Run the handler on a reserved ``job`` and ack it, or nack it if the handler raised."""
+        error = ""
+        try:
+            self.handler(job)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            result = self.queue.nack(job, error)
+        else:
+            result = "done" if self.queue.ack(job) else "lost"
+        outcome = Outcome(job.id, job.attempt, result, self.name, self.queue.clock.now(), error)
+        self.log.append(outcome)
+        self.counts[result] += 1
+        return outcome
+
+    def run(self, max_jobs: int | None = None, *, forever: bool = False) -> int:
+        """Process jobs; return how many handler runs happened.
+
+        Stops after ``max_jobs`` runs, or (unless ``forever``) once nothing is ready,
+        waiting to retry or leased. Waiting jobs are waited for on the queue's clock.
+        """
+        if max_jobs is not None and max_jobs < 0:
+            raise ValueError(f"max_jobs must be >= 0 or None, got {max_jobs}")
+        handled = 0
+        while max_jobs is None or handled < max_jobs:
+            if self.step() is not None:
+                handled += 1
+                continue
+            upcoming = self.queue.next_change()
+            if upcoming is None and not forever:
+                return handled
+            self._wait_until(upcoming)
+        return handled
+
+    def _wait_until(self, when: float | None) -> None:
+        clock = self.queue.clock
+        now = clock.now()
+        if when is None or when - now > self.poll:
+            clock.sleep(self.poll)
+        elif hasattr(clock, "advance_to"):
+            clock.advance_to(max(when, now))
+        elif when > now:
+            clock.sleep(when - now)
+
+
+def counting_handler(client: redis.Redis, key: str, *, idempotent: bool = False) -> Handler:
+    """A handler with a visible side effect: add 1 to the job's count in the hash ``key``.
+
+    The plain version counts every run, so a job run twice (at-least-once delivery)
+    counts 2. The idempotent version records the job id in the set ``<key>:seen`` and
+    counts in the same Lua script, so running a job again changes nothing.
+    """
+    if not idempotent:
+
+        def count(job: Job) -> None:
+            client.hincrby(key, job.id, 1)
+
+        return count
+    count_once = client.register_script(_COUNT_ONCE)
+
+    def count_idempotently(job: Job) -> None:
+        count_once(keys=[key, f"{key}:seen"], args=[job.id])
+
+    return count_idempotently
+
+
+def _load_handler(spec: str) -> Handler:
+    module_name, _, function_name = spec.partition(":")
+    if not module_name or not function_name:
+        raise ValueError(f"a handler is given as module:function, got {spec!r}")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: one worker process against a real Redis (e.g. for fault tests)."""
+    parser = argparse.ArgumentParser(description="Run a scalekit JobQueue worker.")
+    parser.add_argument("--url", default=os.environ.get("REDIS_URL"), help="Redis URL (default: $REDIS_URL)")
+    parser.add_argument("--prefix", default="jobs", help="the queue's key prefix")
+    parser.add_argument("--name", default=f"worker-{os.getpid()}")
+    parser.add_argument("--lease", type=float, default=30.0, help="lease in seconds")
+    parser.add_argument("--max-attempts", type=int, default=5)
+    parser.add_argument("--base-backoff", type=float, default=1.0)
+    parser.add_argument("--max-jobs", type=int, default=None, help="stop after this many handler runs")
+    parser.add_argument("--forever", action="store_true", help="keep polling when the queue is empty")
+    parser.add_argument(
+        "--handler",
+        default=None,
+        help="module:function taking a Job (default: count runs in the hash <prefix>:effects)",
+    )
+    parser.add_argument("--idempotent", action="store_true", help="the default handler counts each job once")
+    parser.add_argument("--crash-on-job", type=int, default=None, help="test hook: hang in the Nth job")
+    parser.add_argument("--flag", default=None, help="test hook: file created when the hang starts")
+    options = parser.parse_args(argv)
+    if not options.url:
+        parser.error("a worker process needs a real Redis: pass --url or set REDIS_URL")
+    client = redis.Redis.from_url(options.url, decode_responses=True)
+    queue = JobQueue(
+        client,
+        options.prefix,
+        lease=options.lease,
+        max_attempts=options.max_attempts,
+        base_backoff=options.base_backoff,
+        max_backoff=max(options.base_backoff, 300.0),
+    )
+    if options.handler:
+        handler = _load_handler(options.handler)
+    else:
+        handler = counting_handler(client, f"{options.prefix}:effects", idempotent=options.idempotent)
+    if options.crash_on_job is not None:
+        handler = _hang_on(handler, options.crash_on_job, options.flag)
+    worker = Worker(queue, handler, name=options.name, poll=min(0.2, options.lease / 4))
+    handled = worker.run(options.max_jobs, forever=options.forever)
+    print(f"handled {handled} jobs: {worker.counts['done']} done, {worker.counts['retry']} retried")
+    return 0
+
+
+def _hang_on(handler: Handler, nth: int, flag: str | None) -> Handler:
+    """Wrap ``handler`` so that its ``nth`` run does its work, then hangs before the ack."""
+    runs = 0
+
+    def hanging(job: Job) -> object:
+        nonlocal runs
+        runs += 1
+        result = handler(job)
+        if runs == nth:
+            if flag:
+                Path(flag).write_text(f"job {job.id} done, not acknowledged\n")
+            while True:
+                time.sleep(1)
+        return result
+
+    return hanging
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Worker: the reserve-run-ack loop, retries, waiting out a crashed worker's lease, idempotent
+handlers, and a worker process killed with SIGKILL mid-job on a real Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from scalekit import backend
+from scalekit.clock import SimClock
+from scalekit.queues import JobQueue, Worker, counting_handler
+
+
+@pytest.fixture
+def clock() -> SimClock:
+    return SimClock()
+
+
+@pytest.fixture
+def queue(redis, ns, clock) -> JobQueue:
+    return JobQueue(redis, ns.prefix, lease=30, max_attempts=3, base_backoff=5, max_backoff=60, clock=clock)
+
+
+def test_runs_every_job_and_retries_failures_until_dead(queue, clock):
+    for n in range(5):
+        queue.enqueue({"n": n})
+    seen = []
+
+    def handler(job):
+        seen.append((job.payload["n"], job.attempt))
+        if job.payload["n"] == 3:
+            raise RuntimeError("corrupt input")
+
+    worker = Worker(queue, handler)
+    assert worker.run() == 7
+    assert worker.counts == {"done": 4, "retry": 2, "dead": 1, "lost": 0}
+    assert seen == [(0, 1), (1, 1), (2, 1), (3, 1), (4, 1), (3, 2), (3, 3)]
+    assert clock.now() == 5 + 10, "the worker waited out both backoffs on the clock"
+    assert queue.dead_letters()[0]["error"] == "RuntimeError: corrupt input"
+    assert [o.result for o in worker.log if o.job_id == queue.dead_letters()[0]["id"]] == [
+        "retry",
+        "retry",
+        "dead",
+    ]
+
+
+def test_max_jobs_stops_early(queue):
+    for n in range(5):
+        queue.enqueue(n)
+    worker = Worker(queue, lambda job: None)
+    assert worker.run(max_jobs=2) == 2
+    assert queue.stats()["ready"] == 3
+    assert worker.run(max_jobs=0) == 0
+
+
+def test_waits_for_a_crashed_workers_lease_then_finishes_its_job(redis, ns, queue, clock):
+    queue.enqueue("a")
+    queue.enqueue("b")
+    crashed = queue.reserve()
+    effects = counting_handler(redis, ns.key("effects"))
+    survivor = Worker(queue, effects, name="survivor")
+    assert survivor.run() == 2
+    assert clock.now() == 30, "the crashed job came back exactly when its lease ran out"
+    assert redis.hgetall(ns.key("effects")) == {"1": "1", "2": "1"}
+    assert [(o.job_id, o.attempt) for o in survivor.log] == [("2", 1), ("1", 2)]
+    assert queue.ack(crashed) is False
+
+
+@pytest.mark.parametrize(("idempotent", "expected"), [(False, "2"), (True, "1")])
+def test_duplicate_run_after_a_slow_handler(redis, ns, queue, clock, idempotent, expected):
+    """A handler that outlives its lease does its work, another worker redoes it: only an
+    idempotent handler keeps the side effect single."""
+    effects = counting_handler(redis, ns.key("effects"), idempotent=idempotent)
+    rescuer = Worker(queue, effects, name="rescuer")
+
+    def slow(job):
+        effects(job)
+        clock.advance(31)
+        assert rescuer.step().result == "done"
+
+    queue.enqueue("transcode")
+    slowpoke = Worker(queue, slow, name="slowpoke")
+    outcome = slowpoke.step()
+    assert outcome.result == "lost"
+    assert redis.hget(ns.key("effects"), "1") == expected
+    assert queue.stats()["acked"] == 1 and queue.pending() == 0
+
+
+def test_bad_worker_settings(queue):
+    with pytest.raises(ValueError, match="poll must be > 0"):
+        Worker(queue, lambda job: None, poll=0)
+    with pytest.raises(ValueError, match="handler must be callable"):
+        Worker(queue, "not a function")
+    with pytest.raises(ValueError, match="max_jobs must be >= 0"):
+        Worker(queue, lambda job: None).run(max_jobs=-1)
+
+
+def _worker_process(url: str, prefix: str, *extra: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "scalekit.queues.worker", "--url", url, "--prefix", prefix]
+    return subprocess.Popen([*command, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("idempotent", [False, True])
+def test_worker_process_killed_mid_job(redis_url, tmp_path, idempotent):
+    """A real worker process is SIGKILLed after doing job 3's work but before acking it.
+    After the lease runs out a second process reaps and finishes it; no acknowledged job
+    is lost or redone, and only the idempotent handler keeps job 3's effect single.
+
+    Needs a real Redis: a separate process cannot reach the in-process fakeredis."""
+    client = backend.connect(redis_url)
+    space = backend.namespace(f"test-wk-{uuid.uuid4().hex[:12]}", client)
+    try:
+        queue = JobQueue(client, space.prefix, lease=1.0)
+        ids = [queue.enqueue({"video": n}) for n in range(6)]
+        flag = tmp_path / "hung.flag"
+        mode = ["--idempotent"] if idempotent else []
+        victim = _worker_process(
+            redis_url, space.prefix, "--lease", "1", "--crash-on-job", "3", "--flag", str(flag), *mode
+        )
+        deadline = time.monotonic() + 30
+        while not flag.exists():
+            assert victim.poll() is None, victim.communicate()
+            assert time.monotonic() < deadline, "the worker never reached the crash point"
+            time.sleep(0.02)
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=10)
+        assert victim.returncode == -signal.SIGKILL
+        stats = queue.stats()
+        assert (stats["acked"], stats["leased"], stats["ready"]) == (2, 1, 3)
+        done_before = [i for i in ids if queue.info(i)["status"] == "done"]
+        assert done_before == ids[:2]
+
+        successor = _worker_process(redis_url, space.prefix, "--lease", "1", *mode)
+        out, err = successor.communicate(timeout=60)
+        assert successor.returncode == 0, err
+        assert out.strip() == "handled 4 jobs: 4 done, 0 retried"
+        assert [queue.info(i)["status"] for i in ids] == ["done"] * 6
+        stats = queue.stats()
+        assert (stats["acked"], stats["reaped"], queue.pending()) == (6, 1, 0)
+        effects = client.hgetall(f"{space.prefix}:effects")
+        expected = {i: "1" for i in ids}
+        expected[ids[2]] = "1" if idempotent else "2"
+        assert effects == expected
+    finally:
+        space.clear()
+        client.close()
+
+
+def test_worker_command_needs_a_real_redis():
+    env = {k: v for k, v in os.environ.items() if k != backend.ENV_VAR}
+    result = subprocess.run(
+        [sys.executable, "-m", "scalekit.queues.worker"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert result.returncode != 0
+    assert "needs a real Redis" in result.stderr
