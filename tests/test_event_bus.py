@@ -1,0 +1,122 @@
+"""EventBus on Redis Streams: fan-out to every group, sharing inside a group, acks, replay for
+a late subscriber, and taking over a dead consumer's messages with XAUTOCLAIM."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scalekit.queues import EventBus
+
+SERVICES = ["analytics", "email", "inventory", "payment"]
+
+
+@pytest.fixture
+def bus(redis, ns) -> EventBus:
+    return EventBus(redis, ns.prefix)
+
+
+def orders(n: int) -> list[dict]:
+    return [{"type": "OrderCreated", "order_id": i, "total_cents": 1000 + i} for i in range(n)]
+
+
+def test_every_group_gets_every_event(bus):
+    for group in SERVICES:
+        assert bus.subscribe("orders", group) is True
+    assert bus.subscribe("orders", "email") is False
+    ids = [bus.publish("orders", event) for event in orders(5)]
+    assert len(set(ids)) == 5
+    for group in SERVICES:
+        got = bus.read("orders", group, f"{group}-1", count=100)
+        assert [m.event for m in got] == orders(5)
+        assert [m.id for m in got] == ids
+    assert bus.groups("orders") == SERVICES
+
+
+def test_consumers_in_a_group_share_the_events(bus):
+    bus.subscribe("orders", "email")
+    for event in orders(7):
+        bus.publish("orders", event)
+    first = bus.read("orders", "email", "email-1", count=3)
+    second = bus.read("orders", "email", "email-2", count=10)
+    assert [m.event["order_id"] for m in first] == [0, 1, 2]
+    assert [m.event["order_id"] for m in second] == [3, 4, 5, 6]
+    assert bus.read("orders", "email", "email-1") == []
+    assert bus.pending("orders", "email") == {"email-1": 3, "email-2": 4}
+    assert bus.ack("orders", "email", *(m.id for m in first)) == 3
+    assert bus.ack("orders", "email", *(m.id for m in first)) == 0
+    assert bus.pending("orders", "email") == {"email-2": 4}
+
+
+def test_late_subscriber_chooses_new_events_or_the_whole_history(bus):
+    bus.subscribe("orders", "inventory")
+    for event in orders(3):
+        bus.publish("orders", event)
+    bus.subscribe("orders", "fraud-check")
+    bus.subscribe("orders", "audit", start="0")
+    bus.publish("orders", {"type": "OrderCreated", "order_id": 99})
+    assert [m.event["order_id"] for m in bus.read("orders", "fraud-check", "f1")] == [99]
+    assert [m.event["order_id"] for m in bus.read("orders", "audit", "a1")] == [0, 1, 2, 99]
+    assert len(bus.read("orders", "inventory", "i1")) == 4, "the existing group is unaffected"
+
+
+def test_dead_consumers_messages_are_claimed_by_another(bus):
+    bus.subscribe("orders", "payment")
+    for event in orders(4):
+        bus.publish("orders", event)
+    lost = bus.read("orders", "payment", "payment-1", count=3)
+    assert bus.pending("orders", "payment") == {"payment-1": 3}
+    assert bus.claim("orders", "payment", "payment-2", min_idle=3600) == [], "not idle long enough"
+    claimed = bus.claim("orders", "payment", "payment-2", min_idle=0)
+    assert [m.event for m in claimed] == [m.event for m in lost]
+    assert bus.pending("orders", "payment") == {"payment-2": 3}
+    assert bus.consume("orders", "payment", "payment-2", lambda m: None, messages=claimed) == 3
+    assert bus.consume("orders", "payment", "payment-2", lambda m: None) == 1
+    assert bus.pending("orders", "payment") == {}
+
+
+def test_failing_handler_leaves_the_message_pending(bus):
+    bus.subscribe("orders", "email")
+    for event in orders(3):
+        bus.publish("orders", event)
+
+    def send(message):
+        if message.event["order_id"] == 1:
+            raise ConnectionError("mail server down")
+
+    assert bus.consume("orders", "email", "email-1", send) == 2
+    assert bus.pending("orders", "email") == {"email-1": 1}
+    retried = bus.claim("orders", "email", "email-1", min_idle=0)
+    assert [m.event["order_id"] for m in retried] == [1]
+
+
+def test_clear_errors_and_no_partial_writes(bus, ns):
+    with pytest.raises(ValueError, match="has not subscribed"):
+        bus.read("orders", "nobody", "c1")
+    with pytest.raises(ValueError, match="an event is a dict"):
+        bus.publish("orders", ["not", "a", "dict"])
+    with pytest.raises(ValueError, match="JSON-serialisable"):
+        bus.publish("orders", {"at": object()})
+    with pytest.raises(ValueError, match="topic is a non-empty string"):
+        bus.publish("", {"type": "x"})
+    with pytest.raises(ValueError, match="maxlen must be >= 1"):
+        EventBus(bus.client, ns.prefix, maxlen=0)
+    assert ns.keys() == []
+
+
+@settings(max_examples=25)
+@given(
+    batches=st.lists(st.tuples(st.sampled_from(["c1", "c2", "c3"]), st.integers(1, 4)), max_size=12),
+    n_events=st.integers(0, 15),
+)
+def test_property_a_group_delivers_each_event_once_across_its_consumers(redis, ns, batches, n_events):
+    bus = EventBus(redis, ns.key("prop", n_events, len(batches), abs(hash(tuple(batches))) % 10**6))
+    bus.subscribe("t", "g")
+    for i in range(n_events):
+        bus.publish("t", {"i": i})
+    delivered = []
+    for consumer, count in [*batches, ("drain", 100)]:
+        delivered.extend(m.event["i"] for m in bus.read("t", "g", consumer, count=count))
+    assert delivered == list(range(n_events))
+    ns.clear()
