@@ -316,3 +316,21 @@ def test_flusher_command_needs_a_real_redis(tmp_path):
     )
     assert result.returncode != 0
     assert "needs a real Redis" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"name": "big", "price_cents": 2**70, "stock": 1},
+        {"name": "\ud800", "price_cents": 1, "stock": 1},
+    ],
+)
+def test_value_the_store_cannot_hold_is_refused_and_does_not_block_the_backlog(wb, bad):
+    with pytest.raises(ValueError):
+        wb.put(1, bad)
+    with pytest.raises(ValueError, match="64-bit"):
+        wb.delete(2**64)
+    assert wb.pending() == 0
+    wb.put(2, product(2))
+    assert wb.flush() == 0
+    assert wb.store.snapshot() == {2: product(2)}

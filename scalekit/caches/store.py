@@ -18,6 +18,7 @@ from typing import Any
 from scalekit import db
 
 FIELDS = ("name", "price_cents", "stock")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _VERSIONS_TABLE = """
     CREATE TABLE IF NOT EXISTS product_versions (
         id INTEGER PRIMARY KEY,
@@ -77,15 +78,15 @@ class ProductStore:
         """Insert or replace product ``key``."""
         row = _row(key, value)
         self._check_up()
-        self.writes += 1
         self._upsert(row)
+        self.writes += 1
 
     def delete(self, key: int) -> None:
         """Remove product ``key`` (no error if it is absent)."""
         product_id = _id(key)
         self._check_up()
-        self.writes += 1
         self.connection.execute("DELETE FROM products WHERE id = ?", (product_id,))
+        self.writes += 1
 
     def apply(self, changes: Iterable[Change]) -> int:
         """Apply ``changes`` in one transaction, skipping any not newer than the applied version.
@@ -160,14 +161,30 @@ class _transaction:
 
 
 def check_product(value: object) -> None:
-    """Raise a ValueError unless ``value`` is a product dict with exactly :data:`FIELDS`."""
+    """Raise a ValueError unless ``value`` is a product the store can save.
+
+    That is a dict with exactly :data:`FIELDS`, a UTF-8 encodable name and integers
+    that fit SQLite's 64-bit INTEGER: checked before a write is acknowledged, so a
+    write-behind flush never meets a value the database refuses.
+    """
     _row(0, value)  # type: ignore[arg-type]
+
+
+def check_key(key: object) -> int:
+    """Return ``key`` if it is a valid product id (an int in SQLite's 64-bit range), else raise ValueError."""
+    return _id(key)
 
 
 def _id(key: object) -> int:
     if isinstance(key, bool) or not isinstance(key, int):
         raise ValueError(f"a product key is an integer id, got {type(key).__name__} {key!r}")
-    return key
+    return _int64("product key", key)
+
+
+def _int64(what: str, number: int) -> int:
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise ValueError(f"{what} must fit a signed 64-bit integer ({INT64_MIN}..{INT64_MAX}), got {number}")
+    return number
 
 
 def _row(key: int, value: Mapping[str, Any] | None) -> tuple[int, str, int, int]:
@@ -177,7 +194,12 @@ def _row(key: int, value: Mapping[str, Any] | None) -> tuple[int, str, int, int]
     name, price, stock = value["name"], value["price_cents"], value["stock"]
     if not isinstance(name, str):
         raise ValueError(f"product name must be a str, got {name!r}")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"product name must be valid UTF-8 (no lone surrogates), got {name!r}") from error
     for field, number in (("price_cents", price), ("stock", stock)):
         if isinstance(number, bool) or not isinstance(number, int):
             raise ValueError(f"product {field} must be an int, got {number!r}")
+        _int64(f"product {field}", number)
     return (_id(key), name, price, stock)

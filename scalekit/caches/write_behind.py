@@ -28,7 +28,7 @@ from typing import Any
 
 import redis
 
-from scalekit.caches.store import Change, ProductStore, StoreUnavailable, check_product
+from scalekit.caches.store import Change, ProductStore, StoreUnavailable, check_key, check_product
 from scalekit.clock import Clock, RealClock
 
 _RECORD = """
@@ -206,8 +206,7 @@ class WriteBehind:
     def _write(self, key: int, payload: str, timeout: float) -> str:
         if self.closed:
             raise RuntimeError("this WriteBehind is closed; create a new one to write again")
-        if isinstance(key, bool) or not isinstance(key, int):
-            raise ValueError(f"a product key is an integer id, got {type(key).__name__} {key!r}")
+        check_key(key)
         deadline = self.clock.now() + timeout
         while True:
             version = self._record(

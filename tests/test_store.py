@@ -1,0 +1,64 @@
+"""ProductStore: what it accepts, how it counts, and that refused writes change nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from scalekit.caches.store import Change, ProductStore, check_key, check_product
+
+
+def product(price: int, name: str = "p") -> dict:
+    return {"name": name, "price_cents": price, "stock": 1}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (product(2**63), "64-bit"),
+        (product(-(2**63) - 1), "64-bit"),
+        ({"name": "p", "price_cents": 1, "stock": 2**70}, "64-bit"),
+        (product(1, name="\ud800"), "UTF-8"),
+    ],
+)
+def test_values_sqlite_cannot_hold_are_refused_with_a_clear_error(value, message):
+    store = ProductStore()
+    with pytest.raises(ValueError, match=message):
+        check_product(value)
+    with pytest.raises(ValueError, match=message):
+        store.put(1, value)
+    with pytest.raises(ValueError, match=message):
+        store.apply([Change(1, value, "1-0")])
+    assert store.snapshot() == {}
+    assert store.writes == 0
+
+
+def test_int64_bounds_are_accepted():
+    store = ProductStore()
+    extreme = {"name": "naïve ☕", "price_cents": 2**63 - 1, "stock": -(2**63)}
+    store.put(2**63 - 1, extreme)
+    assert store.get(2**63 - 1) == extreme
+
+
+def test_out_of_range_key_is_refused():
+    with pytest.raises(ValueError, match="64-bit"):
+        check_key(2**63)
+    with pytest.raises(ValueError, match="integer id"):
+        check_key(True)
+    with pytest.raises(ValueError, match="64-bit"):
+        ProductStore().put(-(2**63) - 1, product(1))
+
+
+def test_a_write_the_database_rejects_is_not_counted():
+    store = ProductStore()
+    store.connection.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON products BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+    with pytest.raises(sqlite3.IntegrityError, match="refused"):
+        store.put(1, product(1))
+    assert store.writes == 0
+    store.connection.execute("DROP TRIGGER refuse")
+    store.put(1, product(1))
+    store.delete(1)
+    assert store.writes == 2
