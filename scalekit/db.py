@@ -7,7 +7,8 @@ parameterised queries only, and a look at the query plan SQLite picks.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +59,17 @@ def create_tables(connection: sqlite3.Connection, tables: Iterable[str] = ("user
             connection.execute(statement)
 
 
-def query(connection: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+def query(
+    connection: sqlite3.Connection, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
+) -> list[dict[str, Any]]:
     """Run one parameterised statement and return its rows as plain dicts."""
-    if not isinstance(params, (tuple, list, dict)):
+    if not isinstance(params, (tuple, list, Mapping)):
         raise TypeError(
-            "params must be a tuple, list or dict of values for the ? placeholders, "
+            "params must be a tuple, list or mapping of values for the ? or :name placeholders, "
             f"got {type(params).__name__}"
         )
+    if isinstance(params, Mapping) and not isinstance(params, dict):
+        params = dict(params)
     return [dict(row) for row in connection.execute(sql, params).fetchall()]
 
 
@@ -80,8 +85,18 @@ WRITE_KEYWORDS = frozenset(
 TRANSACTION_KEYWORDS = frozenset({"BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE"})
 
 
+class UnclassifiedStatement(ValueError):
+    """:func:`statement_kind` cannot tell from the text whether a statement reads or writes."""
+
+    def __init__(
+        self, keyword: str, hint: str = "pass unknown='read' or unknown='write' to say which"
+    ) -> None:
+        self.keyword = keyword
+        super().__init__(f"cannot tell whether a {keyword} statement reads or writes; {hint}.")
+
+
 def sql_tokens(sql: str) -> list[str]:
-    """The words and the ``( ) ;`` marks of ``sql``, skipping strings, quoted names and comments.
+    """The words and the ``( ) , ;`` marks of ``sql``, skipping strings, quoted names and comments.
 
     Just enough lexing to classify a statement and to count statements: a ``;`` or
     a keyword inside ``'...'`` or a comment is not mistaken for the real thing.
@@ -113,7 +128,7 @@ def sql_tokens(sql: str) -> list[str]:
             while i < n and (sql[i].isalnum() or sql[i] in "_$"):
                 i += 1
             tokens.append(sql[start:i].upper())
-        elif ch in "();":
+        elif ch in "(),;":
             tokens.append(ch)
             i += 1
         else:
@@ -125,11 +140,13 @@ def statement_kind(sql: str, *, unknown: str | None = None) -> str:
     """``"read"`` or ``"write"`` for one SQL statement, or a ValueError saying why not.
 
     SELECT, VALUES and EXPLAIN read; INSERT, UPDATE, DELETE, REPLACE and DDL write;
-    ``WITH ...`` takes the kind of the statement after its common table expressions.
+    ``WITH ...`` takes the kind of the statement after its common table expressions
+    (the word after a closing ``)`` that no ``,`` follows, so a CTE may be named ``explain``).
     Several statements in one string, transaction control and statements whose kind
     cannot be told from the text (PRAGMA, ATTACH, ...) are refused: a router must
     know where a statement goes before it runs it. Pass ``unknown="read"`` or
-    ``"write"`` to get that answer for the last kind instead of the error.
+    ``"write"`` to get that answer for the last kind instead of the error
+    (:class:`UnclassifiedStatement`, a ValueError).
     """
     if unknown not in (None, "read", "write"):
         raise ValueError(f"unknown must be None, 'read' or 'write', got {unknown!r}")
@@ -150,11 +167,11 @@ def statement_kind(sql: str, *, unknown: str | None = None) -> str:
         return "write"
     if first == "WITH":
         depth = 0
-        for token in tokens[1:]:
+        for token, after in pairwise(tokens):
             depth += {"(": 1, ")": -1}.get(token, 0)
-            if depth == 0 and token in READ_KEYWORDS:
+            if depth == 0 and token == ")" and after in READ_KEYWORDS:
                 return "read"
-            if depth == 0 and token in WRITE_KEYWORDS:
+            if depth == 0 and token == ")" and after in WRITE_KEYWORDS:
                 return "write"
         raise ValueError("a WITH clause must be followed by SELECT, INSERT, UPDATE, DELETE or REPLACE")
     if first in TRANSACTION_KEYWORDS:
@@ -164,10 +181,7 @@ def statement_kind(sql: str, *, unknown: str | None = None) -> str:
         )
     if unknown is not None:
         return unknown
-    raise ValueError(
-        f"cannot tell whether a {first} statement reads or writes; "
-        "pass is_write=True or is_write=False to say where it must run."
-    )
+    raise UnclassifiedStatement(first)
 
 
 def page_size(connection: sqlite3.Connection) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from types import MappingProxyType
 
 import pytest
 from hypothesis import given, settings
@@ -22,6 +23,11 @@ from scalekit import db
         ("WITH recent AS (SELECT * FROM posts) SELECT count(*) FROM recent", "read"),
         ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 5) SELECT x FROM c", "read"),
         ("WITH old AS (SELECT id FROM posts WHERE likes = 0) DELETE FROM posts WHERE id IN old", "write"),
+        ("WITH explain AS (SELECT 1 AS id) DELETE FROM users WHERE id IN explain", "write"),
+        ("WITH a AS (SELECT 1), replace(x) AS (SELECT 2) SELECT * FROM users WHERE id IN a", "read"),
+        ("WITH a AS (SELECT 1), analyze AS (SELECT 2) DELETE FROM users WHERE id IN analyze", "write"),
+        ("WITH delete_me(id) AS (VALUES (1)) SELECT * FROM users WHERE id IN delete_me", "read"),
+        ("WITH a AS NOT MATERIALIZED (SELECT 1), b AS (SELECT 2) UPDATE users SET name = 'x'", "write"),
         ("INSERT INTO users (name, email) VALUES (?, ?)", "write"),
         ("UPDATE users SET name = ? WHERE id = ?", "write"),
         ("DELETE FROM users WHERE id = ?", "write"),
@@ -46,7 +52,7 @@ def test_statement_kind(sql: str, kind: str) -> None:
         ("  -- only a comment", "empty SQL"),
         ("BEGIN", "transaction control"),
         ("COMMIT", "transaction control"),
-        ("PRAGMA journal_mode = WAL", "pass is_write"),
+        ("PRAGMA journal_mode = WAL", "pass unknown='read' or unknown='write'"),
         ("WITH a AS (SELECT 1)", "WITH clause"),
     ],
 )
@@ -84,8 +90,9 @@ def test_query_is_parameterised_and_rejects_bad_params() -> None:
     )
     rows = db.query(connection, "SELECT name FROM users WHERE email = ?", ("r@x",))
     assert rows == [{"name": "Robert'); DROP TABLE users;--"}]
-    with pytest.raises(TypeError, match="params must be a tuple, list or dict"):
+    with pytest.raises(TypeError, match="params must be a tuple, list or mapping"):
         db.query(connection, "SELECT * FROM users WHERE id = ?", 1)  # type: ignore[arg-type]
+    assert db.query(connection, "SELECT :x AS x", MappingProxyType({"x": 7})) == [{"x": 7}]
     with pytest.raises(ValueError, match="unknown table"):
         db.create_tables(connection, ["nope"])
 

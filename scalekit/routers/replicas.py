@@ -145,7 +145,11 @@ class ReplicaRouter:
         """
         frozen = _freeze(params)
         override = None if is_write is None else ("write" if is_write else "read")
-        kind = db.statement_kind(sql, unknown=override)
+        try:
+            kind = db.statement_kind(sql, unknown=override)
+        except db.UnclassifiedStatement as exc:
+            hint = "pass is_write=True or is_write=False to say where it must run"
+            raise db.UnclassifiedStatement(exc.keyword, hint) from None
         if is_write is False and kind == "write":
             raise ValueError(
                 "this statement writes; sending it to a replica would make that replica "
