@@ -7,7 +7,8 @@ parameterised queries only, and a look at the query plan SQLite picks.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,24 @@ def create_tables(connection: sqlite3.Connection, tables: Iterable[str] = ("user
         connection.execute(SCHEMAS[table])
         for statement in INDEXES.get(table, ()):
             connection.execute(statement)
+
+
+@contextmanager
+def transaction(connection: sqlite3.Connection, immediate: bool = False) -> Iterator[sqlite3.Connection]:
+    """``BEGIN`` ... ``COMMIT`` around the block, ``ROLLBACK`` if it raises: all of it or none.
+
+    For autocommit connections (as :func:`connect` makes). ``immediate=True`` takes the
+    write lock at ``BEGIN`` (``BEGIN IMMEDIATE``), so a block that reads and then writes
+    is never refused the lock half way through by another writer.
+    """
+    connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    try:
+        yield connection
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
 
 
 def query(

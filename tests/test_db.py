@@ -139,3 +139,27 @@ def test_connect_is_autocommit(tmp_path) -> None:
     reader = sqlite3.connect(path)
     assert reader.execute("SELECT count(*) FROM users").fetchone() == (1,)
     reader.close()
+
+
+def test_transaction_commits_or_rolls_back_as_one(tmp_path) -> None:
+    connection = db.connect(tmp_path / "t.db")
+    db.create_tables(connection, ["users"])
+    insert = "INSERT INTO users (id, name, email) VALUES (?, ?, ?)"
+    with db.transaction(connection) as inside:
+        assert inside is connection and connection.in_transaction
+        connection.execute(insert, (1, "a", "a@x"))
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"), db.transaction(connection):
+        connection.execute(insert, (2, "b", "b@x"))
+        connection.execute(insert, (1, "dup", "d@x"))
+    assert not connection.in_transaction
+    assert db.query(connection, "SELECT id FROM users") == [{"id": 1}]
+    other = sqlite3.connect(tmp_path / "t.db", timeout=0, isolation_level=None)
+    with (
+        db.transaction(connection, immediate=True),
+        pytest.raises(sqlite3.OperationalError, match="locked"),
+    ):
+        other.execute(insert, (3, "c", "c@x"))
+    with db.transaction(connection):
+        other.execute(insert, (3, "c", "c@x"))
+    other.close()
+    assert len(db.query(connection, "SELECT id FROM users")) == 2

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from scalekit import workload
+from scalekit import db, workload
 
 WIDE_TABLE = "users"
 PARTITIONS: dict[str, tuple[str, ...]] = {
@@ -90,7 +90,7 @@ def sample_users(
 def insert_wide(connection: sqlite3.Connection, users: list[dict[str, Any]]) -> int:
     """Insert ``users`` into the wide table in one transaction; return the row count."""
     placeholders = ", ".join(f":{column}" for column in WIDE_COLUMNS)
-    with _transaction(connection):
+    with db.transaction(connection):
         connection.executemany(
             f"INSERT INTO {WIDE_TABLE} ({', '.join(WIDE_COLUMNS)}) VALUES ({placeholders})", users
         )
@@ -108,7 +108,7 @@ def split_users(
     """
     create_split(app, auth)
     counts = {}
-    with _transaction(app), _transaction(auth):
+    with db.transaction(app), db.transaction(auth):
         for table, columns in PARTITIONS.items():
             target = auth if table in AUTH_TABLES else app
             rows = source.execute(f"SELECT {', '.join(columns)} FROM {WIDE_TABLE} ORDER BY id").fetchall()
@@ -116,17 +116,3 @@ def split_users(
             target.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
             counts[table] = len(rows)
     return counts
-
-
-class _transaction:
-    """BEGIN ... COMMIT on an autocommit connection, ROLLBACK if the block raises."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self.connection = connection
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.connection.execute("BEGIN")
-        return self.connection
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        self.connection.execute("ROLLBACK" if kind is not None else "COMMIT")

@@ -195,13 +195,8 @@ def _row(
 
 
 def _insert_batch(connection: sqlite3.Connection, user_rows: list[tuple], post_rows: list[tuple]) -> None:
-    connection.execute("BEGIN")
-    try:
+    with db.transaction(connection):
         if user_rows:
             connection.executemany("INSERT INTO users VALUES (?, ?, ?, ?, ?)", user_rows)
         if post_rows:
             connection.executemany("INSERT INTO posts VALUES (?, ?, ?, ?, ?)", post_rows)
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
