@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -236,12 +237,22 @@ def test_a_bad_row_changes_no_shard():
     bad_users = [{"id": 50, "name": "n", "email": "e"}, {"id": 51, "name": "n"}]
     with pytest.raises(ValueError, match=r"missing \['email'\]"):
         router.load(bad_users)
-    duplicate = [{"id": 52, "name": "n", "email": "e"}, {"id": 56, "name": "n", "email": "e"}, {"id": 0}]
-    with pytest.raises(ValueError):
-        router.load(duplicate)
-    with pytest.raises(Exception, match="UNIQUE"):
-        router.load([{"id": 60, "name": "n", "email": "e"}, {"id": 0, "name": "again", "email": "e"}])
+    incomplete = [{"id": 52, "name": "n", "email": "e"}, {"id": 56, "name": "n", "email": "e"}, {"id": 0}]
+    with pytest.raises(ValueError, match=r"missing \['name', 'email'\]"):
+        router.load(incomplete)
+    new_on_shard_0 = {"id": 60, "name": "n", "email": "e"}
+    duplicate_on_shard_1 = {"id": 1, "name": "again", "email": "e"}
+    assert (router.shard_for(60), router.shard_for(1)) == (0, 1)
+    with pytest.raises(sqlite3.IntegrityError, match=r"UNIQUE constraint failed: users\.id"):
+        router.load([new_on_shard_0, duplicate_on_shard_1], [{"id": 900, "user_id": 60, "body": "b"}])
     assert router.counts() == before
+    assert not any(router.connection(shard).in_transaction for shard in router.shard_ids)
+
+
+def test_two_shards_cannot_share_one_connection():
+    connection = db.connect()
+    with pytest.raises(ValueError, match=r"shards 0 and 1 share one connection"):
+        ShardRouter(HashSharding(2), [connection, connection])
 
 
 def test_directory_outage_stops_every_query():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -64,11 +65,18 @@ class ShardRouter:
             )
         if not self._shards:
             raise ValueError("a ShardRouter needs at least one shard, got none")
+        owners: dict[int, ShardId] = {}
         for shard_id, connection in self._shards.items():
             if not isinstance(connection, sqlite3.Connection):
                 raise TypeError(
                     f"shard {shard_id!r} must be a sqlite3.Connection, got {type(connection).__name__}"
                 )
+            if id(connection) in owners:
+                raise ValueError(
+                    f"shards {owners[id(connection)]!r} and {shard_id!r} share one connection: "
+                    "each shard is its own database"
+                )
+            owners[id(connection)] = shard_id
         missing = [sid for sid in strategy.shard_ids() if sid not in self._shards]
         if missing:
             raise ValueError(
@@ -109,8 +117,12 @@ class ShardRouter:
         """Insert users and posts, each on its user's shard.
 
         Every row is routed before anything is written, so a key no shard accepts
-        changes nothing. Each shard's batch is one transaction; there is no transaction
-        across shards, which is one of the costs of sharding.
+        changes nothing. Then every shard that gets rows opens a transaction, all
+        inserts run, and any failure rolls back every shard; only if all succeeded
+        does each shard commit. Those COMMITs run one after another and are not
+        atomic together: a crash between two of them leaves some shards written and
+        others not. Closing that gap takes a distributed transaction (two-phase
+        commit), which sharded systems mostly avoid: one of the costs of sharding.
         """
         batches: dict[ShardId, tuple[list[tuple], list[tuple]]] = {sid: ([], []) for sid in self._shards}
         for user in users:
@@ -121,9 +133,12 @@ class ShardRouter:
             batches[self.shard_for(post["user_id"])][1].append(
                 _row(post, _POST_COLUMNS, "post", {"likes": 0})
             )
-        for shard_id, (user_rows, post_rows) in batches.items():
-            if user_rows or post_rows:
-                _insert_batch(self._shards[shard_id], user_rows, post_rows)
+        filled = {sid: rows for sid, rows in batches.items() if rows[0] or rows[1]}
+        with ExitStack() as transactions:
+            for shard_id in filled:
+                transactions.enter_context(db.transaction(self._shards[shard_id]))
+            for shard_id, (user_rows, post_rows) in filled.items():
+                _insert(self._shards[shard_id], user_rows, post_rows)
 
     def add_user(
         self, user_id: int, name: str, email: str, country: str = "US", created_at: float = 0.0
@@ -194,9 +209,8 @@ def _row(
     return tuple(values.get(c, defaults.get(c, 0.0)) for c in columns)
 
 
-def _insert_batch(connection: sqlite3.Connection, user_rows: list[tuple], post_rows: list[tuple]) -> None:
-    with db.transaction(connection):
-        if user_rows:
-            connection.executemany("INSERT INTO users VALUES (?, ?, ?, ?, ?)", user_rows)
-        if post_rows:
-            connection.executemany("INSERT INTO posts VALUES (?, ?, ?, ?, ?)", post_rows)
+def _insert(connection: sqlite3.Connection, user_rows: list[tuple], post_rows: list[tuple]) -> None:
+    if user_rows:
+        connection.executemany("INSERT INTO users VALUES (?, ?, ?, ?, ?)", user_rows)
+    if post_rows:
+        connection.executemany("INSERT INTO posts VALUES (?, ?, ?, ?, ?)", post_rows)
