@@ -228,6 +228,8 @@ def test_router_rejects_missing_shards_and_bad_containers():
         ShardRouter(DirectorySharding({}), [])
     with pytest.raises(TypeError, match=r"must be a sqlite3\.Connection"):
         ShardRouter(HashSharding(1), ["not a db"])
+    with pytest.raises(ValueError, match=r"shard 1 needs an autocommit connection \(isolation_level=None\)"):
+        ShardRouter(HashSharding(2), [db.connect(), sqlite3.connect(":memory:")])
 
 
 def test_a_bad_row_changes_no_shard():

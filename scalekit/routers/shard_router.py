@@ -71,6 +71,11 @@ class ShardRouter:
                 raise TypeError(
                     f"shard {shard_id!r} must be a sqlite3.Connection, got {type(connection).__name__}"
                 )
+            if connection.isolation_level is not None:
+                raise ValueError(
+                    f"shard {shard_id!r} needs an autocommit connection (isolation_level=None), "
+                    "like those from scalekit.db.connect(): the router opens its own transactions"
+                )
             if id(connection) in owners:
                 raise ValueError(
                     f"shards {owners[id(connection)]!r} and {shard_id!r} share one connection: "
