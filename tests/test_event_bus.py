@@ -120,3 +120,26 @@ def test_property_a_group_delivers_each_event_once_across_its_consumers(redis, n
         delivered.extend(m.event["i"] for m in bus.read("t", "g", consumer, count=count))
     assert delivered == list(range(n_events))
     ns.clear()
+
+
+def test_runs_on_redis_cluster(redis_cluster_url):
+    """Each topic is one stream (one key), so the bus works on Redis Cluster unchanged."""
+    import uuid
+
+    from redis.cluster import RedisCluster
+
+    client = RedisCluster.from_url(redis_cluster_url, decode_responses=True)
+    prefix = f"test-bus-{uuid.uuid4().hex[:12]}"
+    try:
+        bus = EventBus(client, prefix)
+        for group in SERVICES:
+            bus.subscribe("orders", group)
+        for event in orders(3):
+            bus.publish("orders", event)
+        assert [len(bus.read("orders", g, f"{g}-1")) for g in SERVICES] == [3, 3, 3, 3]
+        assert len(bus.claim("orders", "email", "email-2", min_idle=0)) == 3
+        assert bus.pending("orders", "email") == {"email-2": 3}
+    finally:
+        for key in client.scan_iter(match=f"{prefix}:*"):
+            client.delete(key)
+        client.close()

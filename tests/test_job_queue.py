@@ -345,3 +345,29 @@ def test_stateful_against_a_model(redis, ns):
             assert accounted == len(self.attempts) == stats["enqueued"]
 
     run_state_machine_as_test(QueueMachine, settings=settings(max_examples=60, stateful_step_count=40))
+
+
+def test_runs_on_redis_cluster_with_a_hash_tag_prefix(redis_cluster_url):
+    """Every key of one queue shares the prefix's {hash tag}, so its Lua scripts run on one node."""
+    from redis.cluster import RedisCluster
+
+    from scalekit.queues import Worker, counting_handler
+
+    client = RedisCluster.from_url(redis_cluster_url, decode_responses=True)
+    prefix = f"{{test-q-{uuid.uuid4().hex[:12]}}}"
+    try:
+        clock = SimClock()
+        queue = JobQueue(client, prefix, lease=10, max_attempts=2, clock=clock)
+        ids = [queue.enqueue({"n": n}, key=f"k{n % 3}") for n in range(5)]
+        assert ids == ["1", "2", "3", "1", "2"]
+        crashed = queue.reserve()
+        clock.advance(10)
+        assert queue.reap() == ([crashed.id], [])
+        worker = Worker(queue, counting_handler(client, f"{prefix}:effects", idempotent=True))
+        assert worker.run() == 3
+        stats = queue.stats()
+        assert (stats["acked"], stats["duplicates"], queue.pending()) == (3, 2, 0)
+    finally:
+        for key in client.scan_iter(match=f"{prefix}*"):
+            client.delete(key)
+        client.close()
