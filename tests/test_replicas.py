@@ -214,6 +214,30 @@ def test_diverged_replica_raises_replication_error_without_skipping() -> None:
         replica.execute(INSERT, (2, "x", "x@x"))
 
 
+def test_a_diverged_replica_leaves_rotation_and_the_others_keep_serving() -> None:
+    router, clock = make_router(2, lag=1.0)
+    rogue = router.replicas[0].connection
+    rogue.execute("PRAGMA query_only = OFF")
+    rogue.execute(INSERT, (1, "rogue", "r@x"))
+    rogue.execute("PRAGMA query_only = ON")
+    router.execute(INSERT, (1, "ann", "a@x"))
+    clock.advance(1.0)
+    for _ in range(3):
+        assert router.execute(NAME, (1,)) == [{"name": "ann"}]
+        assert router.last_node == "replica-2"
+    assert router.in_rotation() == ["replica-2"]
+    stats = {row["node"]: row for row in router.stats()}
+    assert stats["replica-1"]["in_rotation"] is False
+    assert "could not replay log entry 0" in stats["replica-1"]["failed"]
+    assert stats["replica-2"]["failed"] is None and stats["replica-2"]["in_rotation"] is True
+    router.execute(INSERT, (2, "bob", "b@x"))
+    clock.advance(1.0)
+    with pytest.raises(ReplicationError, match="replica-1 could not replay log entry 0"):
+        router.replicate()
+    assert snapshot(router.replicas[1].connection) == snapshot(router.primary)
+    assert router.replicas[0].position == 0
+
+
 def test_bad_configuration_is_refused() -> None:
     clock = SimClock()
     primary, replica = db.connect(), db.connect()

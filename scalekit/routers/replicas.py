@@ -42,7 +42,7 @@ class ReplicationError(RuntimeError):
 
 @dataclass
 class Replica:
-    """A replica's connection, its replication delay and where it is in the log."""
+    """A replica's connection, its replication delay, where it is in the log, and why it failed."""
 
     name: str
     connection: sqlite3.Connection
@@ -50,6 +50,7 @@ class Replica:
     position: int = 0
     reads: int = 0
     applied: int = 0
+    failed: str | None = None
 
 
 class ReplicaRouter:
@@ -60,7 +61,9 @@ class ReplicaRouter:
     ``t + lag``. ``max_lag`` takes a replica out of the read rotation while it is
     more than that many seconds behind; ``pin_window`` sends a user's reads to the
     primary for that long after the user wrote (read-your-writes; correct only when
-    it is at least the largest lag). Connections must be in autocommit mode, as
+    it is at least the largest lag). A replica that cannot replay a logged write has
+    diverged: it is marked ``failed`` and leaves the rotation for good, while the
+    others keep serving. Connections must be in autocommit mode, as
     :func:`scalekit.db.connect` makes them; replicas are set read-only
     (``PRAGMA query_only``) except while they replay the log.
     """
@@ -186,7 +189,7 @@ class ReplicaRouter:
         """The replica the next read goes to (round robin), or None for the primary.
 
         The primary serves the read when ``user`` is pinned after a recent write, or
-        when no replica is within ``max_lag`` (a fallback, counted in ``fallbacks``).
+        when no replica is healthy and within ``max_lag`` (a fallback, counted in ``fallbacks``).
         """
         now = self.clock.now()
         if user is not None and now < self._pinned_until.get(user, -math.inf):
@@ -204,8 +207,15 @@ class ReplicaRouter:
         return None
 
     def replicate(self) -> int:
-        """Let every replica replay all log entries that are due now; return how many it replayed."""
-        return sum(self._catch_up(replica) for replica in self.replicas)
+        """Let every replica replay all log entries that are due now; return how many it replayed.
+
+        Raises :class:`ReplicationError` if a replica has diverged, after the others caught up.
+        """
+        replayed = sum(self._catch_up(replica) for replica in self.replicas)
+        failures = [replica.failed for replica in self.replicas if replica.failed]
+        if failures:
+            raise ReplicationError("; ".join(failures))
+        return replayed
 
     def behind(self, replica: str | int) -> float:
         """Seconds the replica is behind: the age of the oldest write it has not replayed yet."""
@@ -227,7 +237,7 @@ class ReplicaRouter:
         return [replica.name for replica in self.replicas if self._in_rotation(replica)]
 
     def stats(self) -> list[dict[str, Any]]:
-        """One row per node: reads served, writes executed or replayed, seconds behind."""
+        """One row per node: reads served, writes executed or replayed, seconds behind, failure."""
         rows = [
             {
                 "node": PRIMARY,
@@ -235,6 +245,7 @@ class ReplicaRouter:
                 "writes": self.primary_writes,
                 "behind_s": 0.0,
                 "in_rotation": True,
+                "failed": None,
             }
         ]
         for replica in self.replicas:
@@ -246,11 +257,14 @@ class ReplicaRouter:
                     "writes": replica.applied,
                     "behind_s": self.behind(replica.name),
                     "in_rotation": self._in_rotation(replica),
+                    "failed": replica.failed,
                 }
             )
         return rows
 
     def _in_rotation(self, replica: Replica) -> bool:
+        if replica.failed is not None:
+            return False
         return self.max_lag is None or self.behind(replica.name) <= self.max_lag
 
     def _catch_up(self, replica: Replica) -> int:
@@ -258,7 +272,7 @@ class ReplicaRouter:
         log = self.log
         start = replica.position
         connection = replica.connection
-        if start >= len(log) or log[start].at + replica.lag > now:
+        if replica.failed is not None or start >= len(log) or log[start].at + replica.lag > now:
             return 0
         connection.execute("PRAGMA query_only = OFF")
         try:
@@ -267,10 +281,11 @@ class ReplicaRouter:
                 try:
                     connection.execute(entry.sql, entry.params)
                 except sqlite3.Error as exc:
-                    raise ReplicationError(
+                    replica.failed = (
                         f"{replica.name} could not replay log entry {replica.position} "
                         f"({entry.sql!r}): {exc}. It no longer matches the primary; rebuild it from a backup."
-                    ) from exc
+                    )
+                    break
                 replica.position += 1
                 replica.applied += 1
         finally:
