@@ -157,3 +157,15 @@ def test_bad_arguments_are_clear_errors(redis, ns):
         acquire_lock(redis, ns.key("x"), ttl=0)
     with pytest.raises(ValueError, match="SimClock"):
         simulate_stampede(HotCache(redis, prefix=ns.prefix), np.array([0.5]))
+
+
+def test_failing_loader_releases_the_lock_and_raises(redis, ns):
+    hot = HotCache(redis, prefix=ns.prefix, protection="lock", lock_ttl=60)
+
+    def broken(key: str) -> str:
+        raise RuntimeError("database timeout")
+
+    with pytest.raises(RuntimeError, match="database timeout"):
+        hot.get("k", broken)
+    assert redis.get(hot.lock_key("k")) is None
+    assert hot.get("k", lambda key: "recovered") == "recovered"

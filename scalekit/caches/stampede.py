@@ -140,7 +140,8 @@ class HotCache:
         """Read ``key``, recomputing it with ``loader`` when this reader is the one to do so.
 
         Waiting readers re-read every ``retry`` seconds; if the lock holder vanished
-        they take over once its lock expires.
+        they take over once its lock expires. If ``loader`` raises, the lock is
+        released (so the next reader retries at once) and the error reaches the caller.
         """
         while True:
             found = self.lookup(key)
@@ -149,7 +150,12 @@ class HotCache:
             if found.action == "load":
                 started = self._now()
                 self.loads += 1
-                value = loader(key)
+                try:
+                    value = loader(key)
+                except BaseException:
+                    if found.token is not None:
+                        release_lock(self.cache, self.lock_key(key), found.token)
+                    raise
                 self.fill(key, value, self._now() - started, found.token)
                 return value
             (self.clock.sleep if self.clock is not None else time.sleep)(retry)
