@@ -101,6 +101,17 @@ def test_pin_applies_only_to_the_writer() -> None:
     assert router.last_node == "replica-1"
 
 
+def test_a_fresh_read_on_the_primary_does_not_pin_the_user() -> None:
+    router, _ = make_router(1, lag=3.0, pin_window=3.0)
+    router.execute(NAME, (1,), is_write=True, user="ann")
+    assert router.last_node == "primary"
+    router.execute(NAME, (1,), user="ann")
+    assert router.last_node == "replica-1"
+    router.execute("PRAGMA user_version = 2", is_write=True, user="ann")
+    router.execute(NAME, (1,), user="ann")
+    assert router.last_node == "primary"
+
+
 def test_lagging_replica_is_ejected_and_all_lagging_falls_back_to_primary() -> None:
     router, clock = make_router(2, lag=[1.0, 1.0], max_lag=2.0)
     router.set_lag("replica-2", math.inf)

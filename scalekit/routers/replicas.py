@@ -144,7 +144,7 @@ class ReplicaRouter:
         The router classifies ``sql`` itself; ``is_write`` overrides that for a
         statement it cannot classify (e.g. a PRAGMA), and ``is_write=True`` on a
         SELECT makes a fresh read from the primary. ``user`` identifies whose
-        request this is, for read-your-writes.
+        request this is, for read-your-writes: only a logged write pins that user.
         """
         frozen = _freeze(params)
         override = None if is_write is None else ("write" if is_write else "read")
@@ -166,11 +166,11 @@ class ReplicaRouter:
         now = self.clock.now()
         rows = db.query(self.primary, sql, params)
         self.last_node = PRIMARY
-        if replicate:
-            self.primary_writes += 1
-            self.log.append(LogEntry(now, sql, params))
-        else:
+        if not replicate:
             self.primary_reads += 1
+            return rows
+        self.primary_writes += 1
+        self.log.append(LogEntry(now, sql, params))
         if user is not None and self.pin_window > 0:
             self._pinned_until[user] = now + self.pin_window
         return rows
