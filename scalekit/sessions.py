@@ -44,17 +44,13 @@ redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return found[1]
 """
 
-# KEYS[1] old session, KEYS[2] new session; ARGV now, ttl, backstop ms, new JSON or ''.
-_ROTATE = """
+# KEYS[1] the session; ARGV now. Deletes it and returns its JSON if it was live, else nil.
+_TAKE = """
 local found = redis.call('HMGET', KEYS[1], 'data', 'expires')
 if not found[1] then return false end
 redis.call('DEL', KEYS[1])
 if tonumber(found[2]) <= tonumber(ARGV[1]) then return false end
-local data = found[1]
-if ARGV[4] ~= '' then data = ARGV[4] end
-redis.call('HSET', KEYS[2], 'data', data, 'expires', tostring(tonumber(ARGV[1]) + tonumber(ARGV[2])))
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return data
+return found[1]
 """
 
 # KEYS[1] the session; ARGV now, JSON. Replaces data of a live session; 1 if it was live.
@@ -114,7 +110,7 @@ class SessionStore:
         self.clock: Clock = clock if clock is not None else WallClock()
         self.id_bytes = id_bytes
         self._touch = client.register_script(_TOUCH)
-        self._rotate = client.register_script(_ROTATE)
+        self._take = client.register_script(_TAKE)
         self._save = client.register_script(_SAVE)
 
     def key(self, session_id: str) -> str:
@@ -127,14 +123,7 @@ class SessionStore:
 
     def create(self, data: dict[str, Any]) -> str:
         """Store ``data`` as a new session and return its id."""
-        encoded = encode(data)
-        session_id = self.new_id()
-        key = self.key(session_id)
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"data": encoded, "expires": repr(self.clock.now() + self.ttl)})
-            pipe.pexpire(key, self._backstop_ms())
-            pipe.execute()
-        return session_id
+        return self._write(encode(data))
 
     def get(self, session_id: object) -> dict[str, Any] | None:
         """The session's data, or ``None`` if it is unknown, expired or not a well-formed id.
@@ -157,14 +146,18 @@ class SessionStore:
         """Move a live session to a new id (optionally with new ``data``); the old id stops working.
 
         Call it whenever privileges change (login, sudo, role change). Returns the new id,
-        or ``None`` if ``session_id`` was not a live session.
+        or ``None`` if ``session_id`` was not a live session. The old session is taken
+        (read and deleted) atomically, then written under the new id: each step touches
+        one key, so this works on Redis Cluster too, and a crash between the two steps
+        logs the user out rather than leaving two live ids.
         """
-        encoded = "" if data is None else encode(data)
+        encoded = None if data is None else encode(data)
         if not self._well_formed(session_id):
             return None
-        new_id = self.new_id()
-        moved = self._rotate(keys=[self.key(session_id), self.key(new_id)], args=[*self._args(), encoded])
-        return None if moved is None else new_id
+        taken = self._take(keys=[self.key(session_id)], args=[repr(self.clock.now())])
+        if taken is None:
+            return None
+        return self._write(taken if encoded is None else encoded)
 
     def login(self, data: dict[str, Any], previous: str | None = None) -> str:
         """Start an authenticated session under a new id; ``previous`` (the pre-login id) dies."""
@@ -188,6 +181,15 @@ class SessionStore:
             return None
         left = float(deadline) - self.clock.now()
         return left if left > 0 else None
+
+    def _write(self, encoded: str) -> str:
+        session_id = self.new_id()
+        key = self.key(session_id)
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"data": encoded, "expires": repr(self.clock.now() + self.ttl)})
+            pipe.pexpire(key, self._backstop_ms())
+            pipe.execute()
+        return session_id
 
     def _args(self) -> list[str | int]:
         return [repr(self.clock.now()), repr(self.ttl), self._backstop_ms()]

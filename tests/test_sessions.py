@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from hypothesis import given, settings
@@ -186,3 +187,25 @@ def test_json_round_trips_exactly(redis, ns, data) -> None:
     store, _ = make_store(redis, ns)
     assert store.get(store.create(data)) == data
     assert encode(data) == encode(store.get(store.rotate(store.create(data))))
+
+
+def test_works_on_redis_cluster(redis_cluster_url) -> None:
+    """Every command touches one key, so sessions spread over a cluster's slots."""
+    from redis.cluster import RedisCluster
+
+    client = RedisCluster.from_url(redis_cluster_url, decode_responses=True)
+    store = SessionStore(client, f"test-{uuid.uuid4().hex[:12]}", ttl=100.0, clock=SimClock())
+    ids = [store.create({"userId": n}) for n in range(20)]
+    rotated: list[str | None] = []
+    try:
+        for n, session_id in enumerate(ids):
+            rotated.append(store.rotate(session_id, {"userId": n, "role": "admin"}))
+        assert [store.get(session_id) for session_id in ids] == [None] * 20
+        assert [store.get(session_id) for session_id in rotated] == [
+            {"userId": n, "role": "admin"} for n in range(20)
+        ]
+        assert len({client.keyslot(store.key(session_id)) for session_id in rotated}) > 1
+    finally:
+        for session_id in ids + [r for r in rotated if r]:
+            store.destroy(session_id)
+        client.close()
