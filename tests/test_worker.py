@@ -11,6 +11,8 @@ import time
 import uuid
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scalekit import backend
 from scalekit.clock import SimClock
@@ -159,3 +161,44 @@ def test_worker_command_needs_a_real_redis():
     )
     assert result.returncode != 0
     assert "needs a real Redis" in result.stderr
+
+
+@settings(max_examples=20)
+@given(divisors=st.lists(st.sampled_from([0, 1, 2, 4]), min_size=1, max_size=8), attempts=st.integers(1, 3))
+def test_same_outcomes_as_rq(divisors, attempts):
+    """Differential test against rq (the library to use in production): the same jobs, some
+    of which always fail, end up finished or failed alike, after the same number of tries.
+
+    Runs on private fakeredis servers only: rq's keys cannot be put under a test prefix."""
+    import operator
+
+    import fakeredis
+
+    rq = pytest.importorskip("rq")
+    rq_redis = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    rq_queue = rq.Queue("diff", connection=rq_redis)
+    retry = rq.Retry(max=attempts - 1) if attempts > 1 else None
+    rq_jobs = [rq_queue.enqueue(operator.truediv, 1, d, retry=retry) for d in divisors]
+    rq.SimpleWorker([rq_queue], connection=rq_redis).work(burst=True, logging_level="ERROR")
+    rq_results = []
+    for job in rq_jobs:
+        job.refresh()
+        status = job.get_status().value
+        rq_results.append((status, attempts - (job.retries_left or 0) if status == "failed" else None))
+
+    ours = JobQueue(
+        fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True),
+        "diff",
+        max_attempts=attempts,
+        base_backoff=0,
+        clock=SimClock(),
+    )
+    ids = [ours.enqueue({"divisor": d}) for d in divisors]
+    Worker(ours, lambda job: operator.truediv(1, job.payload["divisor"])).run()
+    our_results = []
+    for job_id in ids:
+        info = ours.info(job_id)
+        status = {"done": "finished", "dead": "failed"}[info["status"]]
+        our_results.append((status, info["attempts"] if status == "failed" else None))
+    assert our_results == rq_results
+    assert [status for status, _ in our_results] == ["failed" if d == 0 else "finished" for d in divisors]
