@@ -66,7 +66,7 @@ def test_waiting_reader_takes_over_when_the_holder_vanished(redis, ns):
 @pytest.mark.parametrize("protection", ["lock", "xfetch+lock"])
 def test_threads_behind_a_barrier_run_one_loader(redis, ns, protection):
     """Real concurrency: 8 threads miss together; the lock lets exactly one load."""
-    hot = HotCache(redis, prefix=ns.prefix, protection=protection, lock_ttl=10)
+    hot = HotCache(redis, prefix=ns.prefix, protection=protection, lock_ttl=10, seed=1)
     barrier = threading.Barrier(8)
     calls, results = [], []
 
@@ -92,7 +92,7 @@ def test_simulation_without_protection_stampedes_and_lock_prevents_it(redis, ns)
     arrivals = workload.poisson_arrivals(800, 2.5, seed=7)
     result = {}
     for mode in ("none", "lock", "xfetch+lock"):
-        hot = HotCache(redis, prefix=ns.key(mode), ttl=2.0, protection=mode, clock=SimClock())
+        hot = HotCache(redis, prefix=ns.key(mode), ttl=2.0, protection=mode, clock=SimClock(), seed=5)
         result[mode] = simulate_stampede(hot, arrivals, load_time=0.1)
     first_miss = arrivals[arrivals >= 2.0][0]
     in_window = int(np.sum((arrivals >= 2.0) & (arrivals < first_miss + 0.1)))
@@ -169,3 +169,24 @@ def test_failing_loader_releases_the_lock_and_raises(redis, ns):
         hot.get("k", broken)
     assert redis.get(hot.lock_key("k")) is None
     assert hot.get("k", lambda key: "recovered") == "recovered"
+
+
+def test_lock_expiry_runs_on_the_sim_clock(redis, ns):
+    """A reader behind a vanished holder waits lock_ttl seconds of simulated time, not real time."""
+    clock = SimClock()
+    hot = HotCache(redis, prefix=ns.prefix, protection="lock", lock_ttl=1.0, clock=clock)
+    vanished = hot.lookup("k")
+    assert vanished.action == "load"
+    assert hot.lookup("k").action == "wait"
+    assert hot.get("k", lambda key: "fresh", retry=0.25) == "fresh"
+    assert clock.now() == pytest.approx(1.0)
+    assert not release_lock(redis, hot.lock_key("k"), vanished.token)
+
+
+def test_xfetch_needs_a_seed_or_rng(redis, ns):
+    with pytest.raises(ValueError, match="seed"):
+        HotCache(redis, prefix=ns.prefix, protection="xfetch")
+    with pytest.raises(ValueError, match="seed"):
+        HotCache(redis, prefix=ns.prefix, protection="xfetch+lock")
+    assert HotCache(redis, prefix=ns.prefix, protection="xfetch", seed=3).rng is not None
+    assert HotCache(redis, prefix=ns.prefix, protection="lock").rng is None

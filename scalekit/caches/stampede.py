@@ -32,11 +32,21 @@ import numpy as np
 import redis
 
 from scalekit.clock import Clock, SimClock
+from scalekit.workload import make_rng
 
 PROTECTIONS = ("none", "lock", "xfetch", "xfetch+lock")
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+"""
+_ACQUIRE_ON_CLOCK = """
+local held = redis.call('GET', KEYS[1])
+if held then
+  local expires = tonumber(string.match(held, ' (%S+)$'))
+  if expires == nil or tonumber(ARGV[2]) < expires then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1
 """
 
 
@@ -68,7 +78,10 @@ class HotCache:
     ``protection`` is ``"none"``, ``"lock"``, ``"xfetch"`` or ``"xfetch+lock"`` (an early
     recomputation takes the lock; readers who lose the race keep the current value). Expiry is logical: the
     entry stores its expiry time (on ``clock``) and how long its last recomputation
-    took (XFetch's ``delta``). ``lock_ttl`` is real seconds, enforced by Redis.
+    took (XFetch's ``delta``). Without a clock the lock's ``lock_ttl`` is real seconds,
+    enforced by Redis (``PX``); with a clock (e.g. a :class:`SimClock`) the lock stores
+    its expiry time on that clock, so waits and lock expiry run on the same time.
+    XFetch draws random numbers: pass ``seed=`` or ``rng=`` for it.
     """
 
     def __init__(
@@ -81,6 +94,7 @@ class HotCache:
         lock_ttl: float = 5.0,
         beta: float = 1.0,
         clock: Clock | None = None,
+        seed: int | None = None,
         rng: np.random.Generator | None = None,
     ) -> None:
         if protection not in PROTECTIONS:
@@ -93,7 +107,9 @@ class HotCache:
             raise ValueError(f"beta must be > 0 (1.0 is the XFetch default), got {beta}")
         self.cache, self.prefix, self.ttl, self.protection = cache, prefix, float(ttl), protection
         self.lock_ttl, self.beta, self.clock = float(lock_ttl), float(beta), clock
-        self.rng = rng if rng is not None else np.random.default_rng()
+        uses_rng = protection.startswith("xfetch") or seed is not None or rng is not None
+        self.rng = make_rng(seed, rng) if uses_rng else None
+        self._acquire_on_clock = cache.register_script(_ACQUIRE_ON_CLOCK)
         self.loads = 0
 
     def key(self, key: str) -> str:
@@ -116,13 +132,13 @@ class HotCache:
                     return Lookup("hit", entry["v"])
                 if not locking:
                     return Lookup("load", entry["v"])
-                token = acquire_lock(self.cache, self.lock_key(key), self.lock_ttl)
+                token = self._acquire(key)
                 if token is None or self._refreshed_since(key, raw):
                     return self._give_back(key, token, Lookup("hit", entry["v"]))
                 return Lookup("load", entry["v"], token)
         if not locking:
             return Lookup("load")
-        token = acquire_lock(self.cache, self.lock_key(key), self.lock_ttl)
+        token = self._acquire(key)
         if token is None:
             return Lookup("wait")
         if self._refreshed_since(key, raw):
@@ -159,6 +175,15 @@ class HotCache:
                 self.fill(key, value, self._now() - started, found.token)
                 return value
             (self.clock.sleep if self.clock is not None else time.sleep)(retry)
+
+    def _acquire(self, key: str) -> str | None:
+        """Take ``key``'s reload lock for ``lock_ttl`` seconds (real, or on the clock if there is one)."""
+        if self.clock is None:
+            return acquire_lock(self.cache, self.lock_key(key), self.lock_ttl)
+        now = self._now()
+        token = f"{uuid.uuid4().hex} {now + self.lock_ttl!r}"
+        taken = self._acquire_on_clock(keys=[self.lock_key(key)], args=[token, repr(now)])
+        return token if taken else None
 
     def _refreshed_since(self, key: str, seen: str | None) -> bool:
         """True if another reader stored a new entry after we read ``seen`` (checked under the lock)."""
