@@ -9,7 +9,7 @@ the group's pending list, and if the consumer dies, another one takes it over wi
 XAUTOCLAIM. Delivery is at least once, as with the job queue.
 
 Reads never block (``XREADGROUP`` without ``BLOCK``), so the same code runs on the
-embedded fakeredis; a long-running consumer polls, or passes ``block`` on a real server.
+embedded fakeredis; a long-running consumer polls.
 """
 
 from __future__ import annotations

@@ -226,8 +226,9 @@ class JobQueue:
         """Add a job and return its id; with an idempotency ``key`` seen before, return that job's id.
 
         The key makes retried submissions harmless: a client that enqueues, times out and
-        enqueues again with the same key creates one job, not two. ``delay`` (seconds)
-        holds the job back before any worker can reserve it.
+        enqueues again with the same key creates one job, not two (the first payload wins).
+        Keys are remembered as long as the queue's keys exist. ``delay`` (seconds) holds
+        the job back before any worker can reserve it.
         """
         if key is not None and (not isinstance(key, str) or not key):
             raise ValueError(f"an idempotency key must be a non-empty string or None, got {key!r}")
