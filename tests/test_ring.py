@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from uhashring import HashRing
 
-from scalekit.routers import ConsistentHashRing, HashSharding, load_spread, moved_fraction
+from scalekit.routers import ConsistentHashRing, HashSharding, load_spread, moved_fraction, stable_hash
 
 KEYS = [f"user:{i}" for i in range(20_000)]
 node_names = st.lists(
@@ -100,6 +100,17 @@ def test_moved_fraction_agrees_with_uhashring():
 def test_int_keys_route_like_their_decimal_text():
     ring = ConsistentHashRing(["a", "b", "c"], vnodes=16)
     assert all(ring.node_for(i) == ring.node_for(str(i)) for i in range(500))
+
+
+def test_node_for_is_the_first_point_clockwise_from_stable_hash():
+    """An independent model of the documented rule: points at stable_hash(f"{node}#{i}")."""
+    nodes = ["a", "b", 3]
+    ring = ConsistentHashRing(nodes, vnodes=8)
+    points = sorted((stable_hash(f"{node}#{i}"), node) for node in nodes for i in range(8))
+    for key in [*KEYS[:300], b"raw bytes", 12345, "ünïcode"]:
+        h = stable_hash(key)
+        expected = next((node for point, node in points if point > h), points[0][1])
+        assert ring.node_for(key) == expected
 
 
 def test_bad_input_is_explained_and_leaves_the_ring_intact():

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from bisect import bisect
 from collections.abc import Iterable
-from hashlib import blake2b
 
-from scalekit.routers.hashing import HASH_BITS, key_bytes, stable_hash
+from scalekit.routers.hashing import HASH_BITS, stable_hash
 
 Node = str | int
 RING_SIZE = 1 << HASH_BITS
@@ -55,10 +54,7 @@ class ConsistentHashRing:
 
     def node_for(self, key: str | bytes | int) -> Node:
         """The node that owns ``key``: the first ring point clockwise from its hash."""
-        data = key.encode() if type(key) is str else key_bytes(key)
-        return self._owners[
-            bisect(self._points, int.from_bytes(blake2b(data, digest_size=8).digest(), "big"))
-        ]
+        return self._owners[bisect(self._points, stable_hash(key))]
 
     shard_for = node_for
 
