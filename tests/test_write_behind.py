@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 
+import fakeredis
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -334,3 +335,25 @@ def test_value_the_store_cannot_hold_is_refused_and_does_not_block_the_backlog(w
     wb.put(2, product(2))
     assert wb.flush() == 0
     assert wb.store.snapshot() == {2: product(2)}
+
+
+class TickingClock(SimClock):
+    """A clock that moves on every read, like a real one between two calls."""
+
+    def now(self) -> float:
+        return self.advance(0.03)
+
+
+def test_backlog_wait_reads_the_clock_once_per_round_and_never_sleeps_negative(redis, ns):
+    clock = TickingClock()
+    wb = WriteBehind(redis, ProductStore(), prefix=ns.prefix, max_pending=1, clock=clock)
+    wb.put(1, product(1))
+    with pytest.raises(BacklogFull):
+        wb.put(2, product(2), timeout=0.05)
+    assert wb.refused == 1
+
+
+def test_client_without_decode_responses_is_a_clear_error():
+    raw = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    with pytest.raises(ValueError, match="decode_responses=True"):
+        WriteBehind(raw, ProductStore())

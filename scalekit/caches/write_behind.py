@@ -93,6 +93,11 @@ class WriteBehind:
             raise ValueError(f"max_pending must be >= 1, got {max_pending}")
         if ttl is not None and not ttl > 0:
             raise ValueError(f"ttl must be > 0 seconds or None (no expiry), got {ttl}")
+        if not cache.get_connection_kwargs().get("decode_responses"):
+            raise ValueError(
+                "WriteBehind needs a Redis client created with decode_responses=True "
+                "(values as str), e.g. redis.Redis.from_url(url, decode_responses=True)"
+            )
         self.cache, self.store, self.prefix = cache, store, prefix
         self.batch_size, self.max_pending = batch_size, max_pending
         self._ttl_ms = 0 if ttl is None else max(1, round(ttl * 1000))
@@ -215,13 +220,14 @@ class WriteBehind:
             )
             if version is not None:
                 return version
-            if self.clock.now() >= deadline:
+            remaining = deadline - self.clock.now()
+            if remaining <= 0:
                 self.refused += 1
                 raise BacklogFull(
                     f"write-behind backlog is full ({self.max_pending} writes wait for the store); "
                     f"the write to product {key} was NOT recorded: retry later or flush first"
                 )
-            self.clock.sleep(min(0.05, deadline - self.clock.now()))
+            self.clock.sleep(min(0.05, remaining))
 
 
 def run_flusher(
