@@ -96,3 +96,14 @@ def test_auth_must_be_a_separate_connection() -> None:
     connection = db.connect()
     with pytest.raises(ValueError, match="separate database"):
         vp.create_split(connection, connection)
+
+
+def test_auth_must_be_a_separate_database_file(tmp_path) -> None:
+    (tmp_path / "sub").mkdir()
+    app = db.connect(tmp_path / "one.db")
+    auth = db.connect(tmp_path / "sub" / ".." / "one.db")
+    with pytest.raises(ValueError, match="both open the same database file"):
+        vp.create_split(app, auth)
+    assert app.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0] == 0
+    vp.create_split(db.connect(), db.connect())
+    vp.create_split(db.connect(tmp_path / "app.db"), db.connect(tmp_path / "auth.db"))

@@ -9,6 +9,7 @@ connection, so code that holds only the application connection cannot read them.
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from typing import Any
 
@@ -47,11 +48,29 @@ def create_wide(connection: sqlite3.Connection) -> None:
 
 
 def create_split(app: sqlite3.Connection, auth: sqlite3.Connection) -> None:
-    """``users_core`` and ``users_profile`` in the app database, ``users_auth`` in the auth one."""
+    """``users_core`` and ``users_profile`` in the app database, ``users_auth`` in the auth one.
+
+    Two connections to one file would share every table, so the files are compared;
+    in-memory databases (no file) are separate whenever the connections are.
+    """
     if app is auth:
         raise ValueError("users_auth must live in a separate database: pass two different connections")
+    app_file, auth_file = _main_file(app), _main_file(auth)
+    if app_file and app_file == auth_file:
+        raise ValueError(
+            "users_auth must live in a separate database: app and auth both open the same "
+            f"database file {os.path.basename(app_file)!r}"
+        )
     for table, columns in PARTITIONS.items():
         _create(auth if table in AUTH_TABLES else app, table, columns)
+
+
+def _main_file(connection: sqlite3.Connection) -> str:
+    """The resolved path of the connection's main database file; "" when it lives in memory."""
+    for _, name, path in connection.execute("PRAGMA database_list"):
+        if name == "main":
+            return os.path.realpath(path) if path else ""
+    return ""
 
 
 def sample_users(
@@ -78,6 +97,8 @@ def sample_users(
                 "id": user_id,
                 "name": f"user{user_id}",
                 "email": f"user{user_id}@example.com",
+                # Stand-in data only: real systems store a slow, salted password hash
+                # (scrypt, argon2 or bcrypt; hashlib.scrypt is in the standard library).
                 "password_hash": "sha256$" + hashlib.sha256(f"salt{user_id}:pw".encode()).hexdigest(),
                 "profile_pic": generator.bytes(picture_bytes),
                 "bio": "".join(generator.choice(letters, size=bio_chars)),
