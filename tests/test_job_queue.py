@@ -167,6 +167,8 @@ def test_extend_keeps_a_long_job_leased(redis, ns, clock):
     clock.advance(2)
     assert queue.reap() == ([job.id], [])
     assert queue.extend(renewed) is None
+    with pytest.raises(ValueError, match="lease extension must be a finite number"):
+        queue.extend(renewed, float("inf"))
 
 
 def test_delayed_enqueue(redis, ns, clock):
@@ -181,7 +183,8 @@ def test_delayed_enqueue(redis, ns, clock):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"lease": 0}, "lease must be > 0"),
+        ({"lease": 0}, "lease must be a finite number of seconds > 0"),
+        ({"lease": float("inf")}, "lease must be a finite number"),
         ({"max_attempts": 0}, "max_attempts must be a whole number >= 1"),
         ({"base_backoff": 5, "max_backoff": 1}, "base_backoff <= max_backoff"),
     ],
@@ -197,8 +200,10 @@ def test_bad_input_changes_nothing(redis, ns, clock):
         queue.enqueue({"when": object()})
     with pytest.raises(ValueError, match="idempotency key"):
         queue.enqueue("x", key="")
-    with pytest.raises(ValueError, match="delay must be >= 0"):
+    with pytest.raises(ValueError, match="delay must be a finite number of seconds >= 0"):
         queue.enqueue("x", delay=-1)
+    with pytest.raises(ValueError, match="delay must be a finite number"):
+        queue.enqueue("x", delay=float("nan"))
     with pytest.raises(ValueError, match="attempt numbers start at 1"):
         queue.backoff(0)
     assert queue.stats()["enqueued"] == 0 and ns.keys() == []

@@ -18,6 +18,7 @@ hash tag in the prefix (e.g. ``"{jobs}"``) so a script's keys share a slot.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -193,8 +194,8 @@ class JobQueue:
     ) -> None:
         if not isinstance(prefix, str) or not prefix:
             raise ValueError(f"prefix must be a non-empty string, got {prefix!r}")
-        if not lease > 0:
-            raise ValueError(f"lease must be > 0 seconds, got {lease}")
+        if not (lease > 0 and math.isfinite(lease)):
+            raise ValueError(f"lease must be a finite number of seconds > 0, got {lease}")
         if isinstance(max_attempts, bool) or int(max_attempts) != max_attempts or max_attempts < 1:
             raise ValueError(f"max_attempts must be a whole number >= 1, got {max_attempts!r}")
         if not 0 <= base_backoff <= max_backoff:
@@ -232,8 +233,8 @@ class JobQueue:
         """
         if key is not None and (not isinstance(key, str) or not key):
             raise ValueError(f"an idempotency key must be a non-empty string or None, got {key!r}")
-        if not delay >= 0:
-            raise ValueError(f"delay must be >= 0 seconds, got {delay}")
+        if not (delay >= 0 and math.isfinite(delay)):
+            raise ValueError(f"delay must be a finite number of seconds >= 0, got {delay}")
         try:
             body = json.dumps(payload, sort_keys=True, allow_nan=False)
         except (TypeError, ValueError) as exc:
@@ -280,8 +281,8 @@ class JobQueue:
     def extend(self, job: Job, seconds: float | None = None) -> Job | None:
         """Renew the lease of a long job (a heartbeat); the renewed job, or None if the lease was lost."""
         seconds = self.lease if seconds is None else seconds
-        if not seconds > 0:
-            raise ValueError(f"a lease extension must be > 0 seconds, got {seconds}")
+        if not (seconds > 0 and math.isfinite(seconds)):
+            raise ValueError(f"a lease extension must be a finite number of seconds > 0, got {seconds}")
         lease_until = self.clock.now() + seconds
         renewed = self._extend(
             keys=[self.keys["leased"]], args=[self.prefix, job.id, str(job.attempt), repr(lease_until)]
