@@ -95,7 +95,17 @@ def test_store_failure_on_write_keeps_cache_consistent(redis, ns, store):
     assert store.get(3) == product(103)
 
 
-@pytest.mark.parametrize("kwargs", [{"ttl": 0}, {"ttl": -1}, {"negative_ttl": -1}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"ttl": 0},
+        {"ttl": -1},
+        {"negative_ttl": -1},
+        {"ttl": float("inf")},
+        {"ttl": float("nan")},
+        {"negative_ttl": float("inf")},
+    ],
+)
 def test_bad_ttls_are_clear_errors(redis, store, kwargs):
     with pytest.raises(ValueError, match="ttl"):
         CacheAside(redis, store, **kwargs)

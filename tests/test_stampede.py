@@ -155,6 +155,10 @@ def test_bad_arguments_are_clear_errors(redis, ns):
         HotCache(redis, beta=0)
     with pytest.raises(ValueError, match="ttl"):
         acquire_lock(redis, ns.key("x"), ttl=0)
+    with pytest.raises(ValueError, match="lock ttl must be a finite number"):
+        acquire_lock(redis, ns.key("x"), ttl=float("inf"))
+    with pytest.raises(ValueError, match="lock_ttl must be a finite number"):
+        HotCache(redis, lock_ttl=float("inf"))
     with pytest.raises(ValueError, match="SimClock"):
         simulate_stampede(HotCache(redis, prefix=ns.prefix), np.array([0.5]))
 

@@ -153,7 +153,7 @@ def test_bad_input_is_refused_before_it_is_acknowledged(wb):
     with pytest.raises(ValueError, match="integer id"):
         wb.delete("a")
     assert wb.pending() == 0
-    for kwargs in ({"batch_size": 0}, {"max_pending": 0}, {"ttl": 0}):
+    for kwargs in ({"batch_size": 0}, {"max_pending": 0}, {"ttl": 0}, {"ttl": float("inf")}):
         with pytest.raises(ValueError):
             WriteBehind(wb.cache, wb.store, **kwargs)
 

@@ -63,8 +63,9 @@ def test_ttl_sets_redis_expiry(redis, ns):
     through = WriteThrough(redis, ProductStore(), prefix=ns.prefix, ttl=60)
     through.put(1, product(5))
     assert 50_000 < redis.pttl(through.key(1)) <= 60_000
-    with pytest.raises(ValueError, match="ttl"):
-        WriteThrough(redis, ProductStore(), ttl=0)
+    for bad in (0, -1, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="ttl must be a finite number"):
+            WriteThrough(redis, ProductStore(), ttl=bad)
 
 
 def test_invalid_value_is_refused_before_any_write(redis, ns):

@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 
+from scalekit.caches._ttl import ttl_ms
 from scalekit.caches.store import ProductStore
 from scalekit.clock import Clock
 
@@ -36,12 +37,13 @@ class CacheAside:
         negative_ttl: float = 30.0,
         clock: Clock | None = None,
     ) -> None:
-        if not ttl > 0:
-            raise ValueError(f"ttl must be > 0 seconds, got {ttl}")
+        ttl_ms(ttl)
         if not negative_ttl >= 0:
             raise ValueError(
                 f"negative_ttl must be >= 0 seconds (0 turns negative caching off), got {negative_ttl}"
             )
+        if negative_ttl > 0:
+            ttl_ms(negative_ttl, "negative_ttl")
         self.cache, self.store, self.prefix = cache, store, prefix
         self.ttl, self.negative_ttl, self.clock = float(ttl), float(negative_ttl), clock
         self.hits = self.misses = self.negative_hits = 0
@@ -89,7 +91,7 @@ class CacheAside:
 
     def _fill(self, key: int, value: dict[str, Any] | None, ttl: float) -> None:
         if self.clock is None:
-            self.cache.set(self.key(key), json.dumps({"v": value}), px=max(1, round(ttl * 1000)))
+            self.cache.set(self.key(key), json.dumps({"v": value}), px=ttl_ms(ttl))
         else:
             self.cache.set(self.key(key), json.dumps({"v": value, "exp": self._now() + ttl}))
 

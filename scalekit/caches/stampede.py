@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import redis
 
+from scalekit.caches._ttl import ttl_ms
 from scalekit.clock import Clock, SimClock
 from scalekit.workload import make_rng
 
@@ -52,10 +53,9 @@ return 1
 
 def acquire_lock(cache: redis.Redis, name: str, ttl: float) -> str | None:
     """Take the lock ``name`` for ``ttl`` seconds; return its token, or None if someone holds it."""
-    if not ttl > 0:
-        raise ValueError(f"lock ttl must be > 0 seconds, got {ttl}")
+    px = ttl_ms(ttl, "lock ttl")
     token = uuid.uuid4().hex
-    return token if cache.set(name, token, nx=True, px=max(1, round(ttl * 1000))) else None
+    return token if cache.set(name, token, nx=True, px=px) else None
 
 
 def release_lock(cache: redis.Redis, name: str, token: str) -> bool:
@@ -99,10 +99,8 @@ class HotCache:
     ) -> None:
         if protection not in PROTECTIONS:
             raise ValueError(f"protection must be one of {PROTECTIONS}, got {protection!r}")
-        if not ttl > 0:
-            raise ValueError(f"ttl must be > 0 seconds, got {ttl}")
-        if not lock_ttl > 0:
-            raise ValueError(f"lock_ttl must be > 0 seconds, got {lock_ttl}")
+        ttl_ms(ttl)
+        ttl_ms(lock_ttl, "lock_ttl")
         if not beta > 0:
             raise ValueError(f"beta must be > 0 (1.0 is the XFetch default), got {beta}")
         self.cache, self.prefix, self.ttl, self.protection = cache, prefix, float(ttl), protection

@@ -28,6 +28,7 @@ from typing import Any
 
 import redis
 
+from scalekit.caches._ttl import ttl_ms
 from scalekit.caches.store import Change, ProductStore, StoreUnavailable, check_key, check_product
 from scalekit.clock import Clock, RealClock
 
@@ -91,8 +92,6 @@ class WriteBehind:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if max_pending < 1:
             raise ValueError(f"max_pending must be >= 1, got {max_pending}")
-        if ttl is not None and not ttl > 0:
-            raise ValueError(f"ttl must be > 0 seconds or None (no expiry), got {ttl}")
         if not cache.get_connection_kwargs().get("decode_responses"):
             raise ValueError(
                 "WriteBehind needs a Redis client created with decode_responses=True "
@@ -100,7 +99,7 @@ class WriteBehind:
             )
         self.cache, self.store, self.prefix = cache, store, prefix
         self.batch_size, self.max_pending = batch_size, max_pending
-        self._ttl_ms = 0 if ttl is None else max(1, round(ttl * 1000))
+        self._ttl_ms = 0 if ttl is None else ttl_ms(ttl)
         self.clock: Clock = clock if clock is not None else RealClock()
         self.log_key = f"{prefix}:log"
         self.pending_key = f"{prefix}:pending"

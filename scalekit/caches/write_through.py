@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 
+from scalekit.caches._ttl import ttl_ms
 from scalekit.caches.store import ProductStore
 
 
@@ -27,8 +28,7 @@ class WriteThrough:
     def __init__(
         self, cache: redis.Redis, store: ProductStore, *, prefix: str = "through", ttl: float | None = None
     ) -> None:
-        if ttl is not None and not ttl > 0:
-            raise ValueError(f"ttl must be > 0 seconds or None (no expiry), got {ttl}")
+        self._px = None if ttl is None else ttl_ms(ttl)
         self.cache, self.store, self.prefix, self.ttl = cache, store, prefix, ttl
         self.hits = self.misses = 0
 
@@ -40,9 +40,7 @@ class WriteThrough:
         """Save product ``key`` in the store, then in the cache; a store error leaves the cache alone."""
         payload = json.dumps(value)
         self.store.put(key, value)
-        self.cache.set(
-            self.key(key), payload, px=None if self.ttl is None else max(1, round(self.ttl * 1000))
-        )
+        self.cache.set(self.key(key), payload, px=self._px)
 
     def delete(self, key: int) -> None:
         """Delete product ``key`` from the store, then from the cache."""
@@ -58,6 +56,5 @@ class WriteThrough:
         self.misses += 1
         value = self.store.get(key)
         if value is not None:
-            px = None if self.ttl is None else max(1, round(self.ttl * 1000))
-            self.cache.set(self.key(key), json.dumps(value), px=px, nx=True)
+            self.cache.set(self.key(key), json.dumps(value), px=self._px, nx=True)
         return value
