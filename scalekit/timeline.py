@@ -82,7 +82,8 @@ class Timeline:
     about 800 ids per home timeline), so memory stays bounded. With ``server_side=True``
     each chunk of 1,000 followers is one Lua script call that runs the same two commands
     inside Redis: far fewer bytes to encode and parse than a pipeline, but the server does
-    nothing else while a chunk runs.
+    nothing else while a chunk runs. The scripts touch several keys at once, so on Redis
+    Cluster the prefix needs a ``{hash tag}`` that keeps every key on one node.
     """
 
     def __init__(
