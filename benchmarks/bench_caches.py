@@ -87,6 +87,9 @@ def main() -> None:
             detail = f"hits {result}"
         rows.append((name, seconds, N_REQUESTS / seconds, detail))
 
+    cache_hits = {rows[i][3] for i in range(3)}
+    if len(cache_hits) != 1:
+        raise AssertionError(f"the three LRU implementations disagree on hits: {cache_hits}")
     print(f"Zipf(0.9): {N_REQUESTS:,} requests, {N_KEYS:,} keys, capacity {CAPACITY:,}, best of {REPEATS}")
     print(f"{'':36s}{'seconds':>9s}{'requests/s':>14s}  result")
     for name, seconds, rate, detail in rows:

@@ -125,3 +125,28 @@ def test_same_hits_and_contents_as_cachetools(capacity: int, trace: list[int]) -
             theirs[key] = step
     assert our_hits == their_hits
     assert dict(ours.items()) == dict(theirs.items())
+
+
+def test_copies_and_pickles_are_independent_caches():
+    import copy
+    import pickle
+
+    original = LRUCache(3)
+    for key in "abc":
+        original.put(key, [key])
+    original.get("a")
+    for twin in (copy.copy(original), copy.deepcopy(original), pickle.loads(pickle.dumps(original))):
+        assert twin.keys() == original.keys() == ["b", "c", "a"]
+        assert (twin.hits, twin.misses) == (original.hits, original.misses)
+        twin.put("z", ["z"])
+        twin.get("b")
+        assert original.keys() == ["b", "c", "a"] and original.hits == 1
+    assert copy.deepcopy(original).get("a") is not original.get("a")
+
+
+def test_subclass_overriding_get_is_refused_with_a_reason():
+    with pytest.raises(TypeError, match="wrap an LRUCache"):
+
+        class Counting(LRUCache):
+            def get(self, key, default=None):
+                return super().get(key, default)
