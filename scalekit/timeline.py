@@ -252,14 +252,15 @@ class Timeline:
                 celebrities = [
                     f for f, c in zip(followees, counts, strict=True) if int(c or 0) >= self.threshold
                 ]
-        with self.client.pipeline(transaction=False) as pipe:
-            if self.strategy != "read":
-                pipe.zrevrange(self.key("home", user), 0, limit - 1, withscores=True)
-            for author in celebrities:
-                pipe.zrevrange(self.key("posts", author), 0, limit - 1, withscores=True)
-            commands += len(pipe.command_stack)
-            ranges = pipe.execute() if pipe.command_stack else []
-            trips += 1 if ranges else 0
+        lists = [self.key("home", user)] if self.strategy != "read" else []
+        lists += [self.key("posts", author) for author in celebrities]
+        ranges = []
+        if lists:
+            with self.client.pipeline(transaction=False) as pipe:
+                for key in lists:
+                    pipe.zrevrange(key, 0, limit - 1, withscores=True)
+                ranges = pipe.execute()
+            commands, trips = commands + len(lists), trips + 1
         newest = sorted({pid: score for found in ranges for pid, score in found}.items(), key=_order)[:limit]
         posts: list[Post] = []
         if newest:

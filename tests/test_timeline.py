@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 
 import numpy as np
 import pytest
@@ -201,3 +202,23 @@ def test_bad_input_is_refused_and_writes_nothing(redis, ns):
     timeline.post(1, "x", 1.0)
     with pytest.raises(ValueError, match="only before the first post"):
         timeline.load_graph(np.array([1]), np.array([2]))
+
+
+@pytest.mark.parametrize("server_side", [False, True])
+def test_works_on_redis_cluster_with_a_hash_tag_prefix(redis_cluster_url, server_side):
+    from redis.cluster import RedisCluster
+
+    client = RedisCluster.from_url(redis_cluster_url, decode_responses=True)
+    prefix = f"{{test-{uuid.uuid4().hex[:12]}}}:timeline"
+    try:
+        timeline = Timeline(client, prefix, strategy="hybrid", threshold=3, server_side=server_side)
+        timeline.load_graph(np.array([9, 9, 9, 9, 5]), np.array([0, 1, 2, 3, 0]))
+        timeline.follow(4, 5)
+        assert timeline.post(5, "pushed", 1.0).fanned_out == 2
+        assert timeline.post(9, "pulled", 2.0).fanned_out == 0
+        assert [p.text for p in timeline.read(0)] == ["pulled", "pushed"]
+        assert [p.text for p in timeline.read(4)] == ["pushed"]
+    finally:
+        for key in list(client.scan_iter(match=f"{prefix}:*")):
+            client.delete(key)
+        client.close()
