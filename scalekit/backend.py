@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -39,6 +40,12 @@ def connect(url: str | None = None, *, decode_responses: bool = True) -> redis.R
     if url is None:
         return fakeredis.FakeRedis(server=_shared_embedded_server(), decode_responses=decode_responses)
     shown = redact(url)
+    database = urlsplit(url).path.strip("/")
+    if database and not database.isdigit():
+        raise ValueError(
+            f"{shown!r} names database {database!r}; Redis databases are numbered (e.g. /0). "
+            f"Use the form redis://HOST:PORT/0, or unset {ENV_VAR} to use the embedded Redis."
+        )
     try:
         client = redis.Redis.from_url(
             url, decode_responses=decode_responses, socket_connect_timeout=3, socket_timeout=30
@@ -50,6 +57,12 @@ def connect(url: str | None = None, *, decode_responses: bool = True) -> redis.R
         ) from None
     try:
         client.ping()
+    except (redis.AuthenticationError, redis.ResponseError) as exc:
+        client.close()
+        raise RedisUnavailable(
+            f"The Redis server at {shown} answered but refused the connection ({exc}). "
+            f"Check the password and database number in {ENV_VAR}."
+        ) from None
     except redis.RedisError as exc:
         client.close()
         raise RedisUnavailable(
@@ -71,7 +84,7 @@ def describe(client: redis.Redis) -> str:
     It proves the connection works (a PING and a round trip of a value) without
     printing anything that differs between backends, so notebook outputs match.
     """
-    probe = "scalekit:describe:probe"
+    probe = f"scalekit:describe:{uuid.uuid4().hex}"  # unique: notebooks may start together
     client.set(probe, "ok", px=10_000)
     echoed = client.get(probe)
     client.delete(probe)

@@ -38,14 +38,14 @@ class SimClock:
 
     def advance(self, seconds: float) -> float:
         """Move time forward by ``seconds`` (>= 0) and return the new time."""
-        if seconds < 0:
+        if not seconds >= 0:  # also refuses NaN
             raise ValueError(f"time only moves forward: cannot advance by {seconds} s")
         self._now += float(seconds)
         return self._now
 
     def advance_to(self, when: float) -> float:
         """Move time forward to ``when`` (not earlier than now) and return it."""
-        if when < self._now:
+        if not when >= self._now:  # also refuses NaN
             raise ValueError(f"time only moves forward: it is {self._now} s, cannot go back to {when} s")
         self._now = float(when)
         return self._now

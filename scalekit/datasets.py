@@ -22,7 +22,7 @@ FOLLOWERS_SEED = 20261129
 
 
 def make_traffic() -> pd.DataFrame:
-    """Three days of per-minute traffic (1,000 req/s on average) with a 10x sale spike on day 3."""
+    """Three days of per-minute traffic (1,000 req/s on an ordinary day) with a 10x sale spike on day 3."""
     rps = workload.diurnal_traffic(
         3, base_rps=1000.0, spike_multiplier=10.0, spike_start_hour=9.0, spike_hours=4.0, seed=TRAFFIC_SEED
     )

@@ -146,6 +146,7 @@ def erlang_c(arrival_rate: float, service_rate: float, servers: int) -> float:
     overflow; 1.0 when the queue is unstable (``a >= c``).
     """
     _check_rates(arrival_rate, service_rate, servers)
+    servers = int(servers)
     offered = arrival_rate / service_rate
     if offered >= servers:
         return 1.0

@@ -47,10 +47,16 @@ class QueueRun:
         finish = self.arrivals + self.response
         return len(self.arrivals) / float(finish.max())
 
-    def in_system(self) -> float:
-        """Time-average number of requests in the system (Little's L), from the event times."""
-        finish = self.arrivals + self.response
-        return float(self.response.sum() / finish.max())
+    def in_system_at(self, times: np.ndarray) -> np.ndarray:
+        """How many requests are inside (arrived and not yet finished) at each of ``times``.
+
+        Sampling this at many instants measures Little's L directly, independently of
+        the throughput and response times that ``L = λW`` multiplies.
+        """
+        instants = np.asarray(times, dtype=float)
+        arrived = np.searchsorted(np.sort(self.arrivals), instants, side="right")
+        finished = np.searchsorted(np.sort(self.arrivals + self.response), instants, side="right")
+        return arrived - finished
 
 
 def fifo_pool(arrivals: np.ndarray, service: np.ndarray, servers: int = 1) -> QueueRun:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
+import fakeredis
 import pytest
 
 from scalekit import backend
@@ -19,9 +21,29 @@ def test_default_is_one_embedded_server_per_process(monkeypatch):
 
 
 def test_describe_is_the_same_text_on_every_backend(redis):
-    embedded = backend.connect(None) if not backend.is_embedded(redis) else redis
-    assert backend.describe(redis) == backend.describe(embedded)
+    fresh_embedded = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+    assert backend.describe(redis) == backend.describe(fresh_embedded)
     assert "ready" in backend.describe(redis)
+
+
+def test_describe_from_many_clients_at_once(redis):
+    def banner_many_times(_):
+        return {backend.describe(redis) for _ in range(100)}
+
+    with ThreadPoolExecutor(4) as pool:
+        banners = set().union(*pool.map(banner_many_times, range(4)))
+    assert len(banners) == 1
+
+
+def test_database_must_be_a_number():
+    with pytest.raises(ValueError, match="databases are numbered"):
+        backend.connect("redis://127.0.0.1:6379/cache")
+
+
+def test_a_server_that_refuses_is_not_reported_as_missing(redis_url):
+    base = redis_url.rsplit("/", 1)[0]
+    with pytest.raises(backend.RedisUnavailable, match="answered but refused"):
+        backend.connect(f"{base}/999")
 
 
 def test_malformed_url_names_the_url_and_the_fix():

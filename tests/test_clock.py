@@ -27,6 +27,10 @@ def test_time_never_goes_back():
         clock.advance(-1)
     with pytest.raises(ValueError, match="forward"):
         clock.advance_to(4)
+    with pytest.raises(ValueError, match="forward"):
+        clock.advance(float("nan"))
+    with pytest.raises(ValueError, match="forward"):
+        clock.advance_to(float("nan"))
     assert clock.now() == 5
     assert clock.advance_to(7) == 7
 

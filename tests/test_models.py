@@ -59,6 +59,12 @@ def test_erlang_c_known_values():
     assert models.erlang_c(12, 1, 10) == 1.0
 
 
+def test_server_counts_may_be_whole_floats():
+    assert models.erlang_c(8, 1, 10.0) == models.erlang_c(8, 1, 10)
+    with pytest.raises(ValueError, match="whole number"):
+        models.erlang_c(8, 1, 10.5)
+
+
 def test_mm1_response_time_formula():
     # W = 1 / (mu - lambda) for M/M/1
     assert models.mmc_response_time(80, 100, 1) == pytest.approx(1 / 20)

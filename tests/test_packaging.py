@@ -6,7 +6,10 @@ import pytest
 
 from scalekit import course
 
-tomllib = pytest.importorskip("tomllib")
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 CONDA_TO_PYPI = {"redis-py": "redis"}
 NOT_PYTHON_PACKAGES = {"python", "pip", "redis-server"}
 TEST_TOOLS_ON_BINDER = {"nbval"}

@@ -18,9 +18,17 @@ def test_mmc_simulation_matches_erlang_c(rate, mu, c):
     assert run.mean_response == pytest.approx(models.mmc_response_time(rate, mu, c), rel=0.06)
 
 
+def test_in_system_at_counts_requests_inside_by_hand():
+    run = sim.fifo_pool(np.array([0.0, 1.0, 1.5]), np.array([2.0, 2.0, 1.0]))  # finish at 2, 4, 5
+    assert run.in_system_at(np.array([0.5, 1.2, 2.5, 4.5, 6.0])).tolist() == [1, 2, 2, 1, 0]
+
+
 def test_littles_law_holds_on_a_simulated_run():
     run = sim.mmc(5, 1, 8, requests=100_000, seed=3)
-    assert run.in_system() == pytest.approx(run.throughput * run.mean_response, rel=0.02)
+    horizon = run.arrivals[-1]
+    sampled_l = run.in_system_at(np.linspace(0.1 * horizon, 0.9 * horizon, 20_000)).mean()
+    assert sampled_l == pytest.approx(5 * models.mmc_response_time(5, 1, 8), rel=0.03)
+    assert sampled_l == pytest.approx(5 * run.mean_response, rel=0.03)
 
 
 def test_matches_simpy_request_by_request():

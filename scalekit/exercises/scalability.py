@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from scalekit import models
 from scalekit.exercises.feedback import Feedback, check_number, correct, not_answered, wrong
 
@@ -20,8 +22,9 @@ def check_black_friday_servers(answer: object) -> Feedback:
     missing = not_answered(answer)
     if missing is not None:
         return missing
-    if not isinstance(answer, int) or isinstance(answer, bool):
+    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
         return wrong(f"a number of servers is a whole number (an int), got {answer!r}.")
+    answer = int(answer)
     if answer == expected:
         return correct(
             f"{answer} servers keep the mean response at "
