@@ -10,19 +10,22 @@ PYTEST_FLAGS := -n 2 --dist loadfile
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test lint notebooks data bench html clean
+.DELETE_ON_ERROR:
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "Could not create $(VENV): install Python's venv module (Debian/Ubuntu: apt install python3-venv)"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 lab: $(VENV)/.installed
-	@echo "Opening the course: http://127.0.0.1:$(PORT)/lab/tree/notebooks/00_start_here.ipynb"
+	@echo "Starting JupyterLab: open the http://127.0.0.1:...?token=... link it prints below;"
+	@echo "it opens notebooks/00_start_here.ipynb. Stop it with Ctrl-C."
 	$(BIN)/jupyter lab --no-browser --ip 127.0.0.1 --port $(PORT) $(ROOT_FLAG) \
-		--ServerApp.root_dir=. notebooks/00_start_here.ipynb
+		--ServerApp.root_dir=. --ServerApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check scalekit tests benchmarks notebooks
