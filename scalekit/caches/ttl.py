@@ -22,7 +22,7 @@ class TTLCache:
     """At most ``capacity`` entries, each readable until ``ttl`` seconds after its last ``put``.
 
     An entry written at time ``t`` is a hit while ``clock.now() < t + ttl`` and a miss
-    from then on; reading does not extend its life. ``ttl=0`` caches nothing for long.
+    from then on; reading does not extend its life. ``ttl=0`` caches nothing: every ``get`` misses.
     """
 
     def __init__(self, capacity: int, ttl: float, clock: Clock | None = None) -> None:
