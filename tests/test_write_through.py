@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
 
 import pytest
@@ -16,6 +18,27 @@ from scalekit.caches.write_through import WriteThrough
 
 def product(price: int) -> dict:
     return {"name": f"p{price}", "price_cents": price, "stock": 1}
+
+
+class InterleavingStore(ProductStore):
+    """A ProductStore that runs ``between`` once, right after its next get or put, as if another
+    client acted while this one was between the database and Redis."""
+
+    between = None
+
+    def get(self, key: int) -> dict | None:
+        row = super().get(key)
+        self._interleave()
+        return row
+
+    def put(self, key: int, value: dict) -> None:
+        super().put(key, value)
+        self._interleave()
+
+    def _interleave(self) -> None:
+        hook, self.between = self.between, None
+        if hook is not None:
+            hook()
 
 
 def test_write_updates_store_and_cache_before_returning(redis, ns):
@@ -78,13 +101,47 @@ def test_invalid_value_is_refused_before_any_write(redis, ns):
     assert through.store.snapshot() == {}
 
 
+@pytest.mark.parametrize("meanwhile", ["delete", "put", "put then evict"])
+def test_slow_reader_never_caches_a_value_older_than_the_store(redis, ns, meanwhile):
+    """A get misses and reads the store; another client changes the product before the get fills Redis."""
+    store = InterleavingStore()
+    store.put(1, product(1))
+    through = WriteThrough(redis, store, prefix=ns.prefix)
+
+    def other_client() -> None:
+        if meanwhile == "delete":
+            through.delete(1)
+        else:
+            through.put(1, product(2))
+        if meanwhile == "put then evict":
+            redis.delete(through.key(1))
+
+    store.between = other_client
+    assert through.get(1) == product(1)
+    assert through.get(1) == store.get(1)
+    cached = redis.get(through.key(1))
+    assert cached is None or json.loads(cached) == store.get(1)
+
+
+def test_concurrent_puts_leave_redis_agreeing_with_the_store(redis, ns):
+    """Put A writes the store, put B runs entirely, then A reaches Redis: A must not cache its older value."""
+    store = InterleavingStore()
+    through = WriteThrough(redis, store, prefix=ns.prefix)
+    store.between = lambda: through.put(1, product(2))
+    through.put(1, product(1))
+    assert store.get(1) == product(2)
+    assert through.get(1) == product(2)
+    cached = redis.get(through.key(1))
+    assert cached is None or json.loads(cached) == product(2)
+
+
 def test_stateful_with_a_failing_store(redis, ns):
     """Whatever Redis holds for a product is what the store holds; reads return the model."""
 
     class ThroughMachine(RuleBasedStateMachine):
         @initialize()
         def start(self) -> None:
-            self.store = ProductStore()
+            self.store = InterleavingStore()
             self.model: dict[int, dict] = {}
             self.through = WriteThrough(redis, self.store, prefix=ns.key(uuid.uuid4().hex[:8]))
 
@@ -111,6 +168,35 @@ def test_stateful_with_a_failing_store(redis, ns):
             except StoreUnavailable:
                 assert self.store.down
 
+        @rule(key=st.integers(0, 5), price=st.none() | st.integers(0, 1000), evict=st.booleans())
+        def get_racing_another_client(self, key: int, price: int | None, evict: bool) -> None:
+            """A get whose store read is followed by another client's write and maybe an eviction."""
+
+            def other_client() -> None:
+                if price is None:
+                    self.delete(key)
+                else:
+                    self.put(key, price)
+                if evict:
+                    redis.delete(self.through.key(key))
+
+            before = self.model.get(key)
+            self.store.between = other_client
+            try:
+                assert self.through.get(key) == before
+            except StoreUnavailable:
+                assert self.store.down
+            self.store.between = None
+
+        @rule(key=st.integers(0, 5), first=st.integers(0, 1000), second=st.integers(0, 1000))
+        def put_racing_another_put(self, key: int, first: int, second: int) -> None:
+            """Put ``first`` reaches the store, put ``second`` runs entirely, then ``first`` reaches Redis."""
+            self.store.between = lambda: self.put(key, second)
+            self.put(key, first)
+            if self.store.between is None:  # the store was up and ran the hook: `second` was last
+                self.model[key] = product(second)
+            self.store.between = None
+
         @rule(key=st.integers(0, 5))
         def evict(self, key: int) -> None:
             redis.delete(self.through.key(key))
@@ -130,3 +216,38 @@ def test_stateful_with_a_failing_store(redis, ns):
                     assert json.loads(cached) == self.model.get(key)
 
     run_state_machine_as_test(ThroughMachine, settings=settings(max_examples=60, stateful_step_count=30))
+
+
+def test_reader_between_a_writers_store_write_and_eviction_cannot_cache_the_old_value(redis, ns):
+    """Writer W bumps the generation; reader R misses and reads the old row; W commits and caches
+    the new value; Redis evicts it; only then does R try to fill Redis with the old row."""
+    r_has_read, w_is_done = threading.Event(), threading.Event()
+
+    class Store(ProductStore):
+        def put(self, key: int, value: dict) -> None:
+            assert r_has_read.wait(5)
+            super().put(key, value)
+
+        def get(self, key: int) -> dict | None:
+            row = super().get(key)
+            r_has_read.set()
+            assert w_is_done.wait(5)
+            return row
+
+    store = Store()
+    ProductStore.put(store, 1, product(1))
+    through = WriteThrough(redis, store, prefix=ns.prefix)
+    writer = threading.Thread(target=through.put, args=(1, product(2)))
+    writer.start()
+    deadline = time.monotonic() + 5
+    while redis.get(through.generation_key(1)) is None:
+        assert time.monotonic() < deadline, "the writer never bumped the generation"
+        time.sleep(0.001)
+    reader = threading.Thread(target=through.get, args=(1,))
+    reader.start()
+    writer.join(5)
+    redis.delete(through.key(1))
+    w_is_done.set()
+    reader.join(5)
+    assert not writer.is_alive() and not reader.is_alive()
+    assert through.get(1) == store.get(1) == product(2)

@@ -4,7 +4,14 @@ The store is written first. If it fails, the exception reaches the caller and th
 cache is untouched, so Redis never holds a value the database does not have. (The
 outline's diagram draws cache-then-database; in that order a failed database write
 would leave the cache serving a value that was never saved.) Reads are then almost
-always hits, at the price of a slower write: two round trips instead of one.
+always hits, at the price of a slower write: two Redis calls around the database write.
+
+Writers and readers run concurrently, so each product also has a *generation*
+counter in Redis, bumped by every write and delete. A writer notes the generation
+before it writes the store and caches its value only if nobody else wrote in
+between (otherwise it drops the cached copy); a reader that missed caches what it
+read from the store only if the generation did not move while it read. Either way a
+slow writer or reader can never put an older value over a newer one.
 """
 
 from __future__ import annotations
@@ -15,37 +22,79 @@ from typing import Any
 import redis
 
 from scalekit.caches._ttl import ttl_ms
-from scalekit.caches.store import ProductStore
+from scalekit.caches.store import ProductStore, check_key, check_product
+
+_PUBLISH = """
+local unchanged = redis.call('GET', KEYS[2]) == ARGV[1]
+redis.call('INCR', KEYS[2])
+if not unchanged then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+else redis.call('SET', KEYS[1], ARGV[2]) end
+return 1
+"""
+_INVALIDATE = """
+redis.call('INCR', KEYS[2])
+return redis.call('DEL', KEYS[1])
+"""
+_FILL = """
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
+if tonumber(ARGV[3]) > 0 then
+  return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3], 'NX') and 1 or 0
+end
+return redis.call('SET', KEYS[1], ARGV[2], 'NX') and 1 or 0
+"""
 
 
 class WriteThrough:
     """Products cached in Redis under ``<prefix>:product:<id>``, written through to a :class:`ProductStore`.
 
     ``ttl=None`` keeps entries until they are overwritten or deleted; a number of
-    seconds lets Redis expire rarely read products.
+    seconds lets Redis expire rarely read products. Generations live under
+    ``<prefix>:gen:<id>`` (one small counter per product ever written). If Redis
+    fails *after* the store write, :meth:`put` raises and Redis may keep the old
+    value: a finite ``ttl`` bounds how long. On Redis Cluster, put a hash tag in the
+    prefix (e.g. ``"{products}"``) so a product's two keys share a slot.
     """
 
     def __init__(
         self, cache: redis.Redis, store: ProductStore, *, prefix: str = "through", ttl: float | None = None
     ) -> None:
-        self._px = None if ttl is None else ttl_ms(ttl)
+        self._px = 0 if ttl is None else ttl_ms(ttl)
         self.cache, self.store, self.prefix, self.ttl = cache, store, prefix, ttl
+        self._publish = cache.register_script(_PUBLISH)
+        self._invalidate = cache.register_script(_INVALIDATE)
+        self._fill = cache.register_script(_FILL)
         self.hits = self.misses = 0
 
     def key(self, key: int) -> str:
         """The Redis key that caches product ``key``."""
         return f"{self.prefix}:product:{key}"
 
+    def generation_key(self, key: int) -> str:
+        """The Redis key counting writes to product ``key``."""
+        return f"{self.prefix}:gen:{key}"
+
     def put(self, key: int, value: dict[str, Any]) -> None:
-        """Save product ``key`` in the store, then in the cache; a store error leaves the cache alone."""
-        payload = json.dumps(value)
+        """Save product ``key`` in the store, then in the cache; a store error leaves the cache alone.
+
+        If another write to ``key`` ran meanwhile, the cached copy is dropped instead
+        (the next read loads whichever write the store kept).
+        """
+        check_key(key)
+        check_product(value)
+        before = self.cache.incr(self.generation_key(key))
         self.store.put(key, value)
-        self.cache.set(self.key(key), payload, px=self._px)
+        self._publish(
+            keys=[self.key(key), self.generation_key(key)], args=[before, json.dumps(value), self._px]
+        )
 
     def delete(self, key: int) -> None:
         """Delete product ``key`` from the store, then from the cache."""
         self.store.delete(key)
-        self.cache.delete(self.key(key))
+        self._invalidate(keys=[self.key(key), self.generation_key(key)])
 
     def get(self, key: int) -> dict[str, Any] | None:
         """Product ``key``: from Redis, or from the store (then cached) if Redis lacks it."""
@@ -54,7 +103,10 @@ class WriteThrough:
             self.hits += 1
             return json.loads(raw)
         self.misses += 1
+        generation = self.cache.get(self.generation_key(key)) or ""
         value = self.store.get(key)
         if value is not None:
-            self.cache.set(self.key(key), json.dumps(value), px=self._px, nx=True)
+            self._fill(
+                keys=[self.key(key), self.generation_key(key)], args=[generation, json.dumps(value), self._px]
+            )
         return value
