@@ -27,6 +27,20 @@ def product(price: int) -> dict:
     return {"name": f"p{price}", "price_cents": price, "stock": 1}
 
 
+class InterleavingStore(ProductStore):
+    """A ProductStore that runs ``between`` once, right after its next get, as if other clients
+    acted while this reader was between the database and Redis."""
+
+    between = None
+
+    def get(self, key: int) -> dict | None:
+        row = super().get(key)
+        hook, self.between = self.between, None
+        if hook is not None:
+            hook()
+        return row
+
+
 class Killed(Exception):
     """Stands in for the flusher dying between applying a batch and acknowledging it."""
 
@@ -77,6 +91,26 @@ def test_batch_coalesces_last_write_wins_and_delete_stays_delete(wb):
     assert wb.store.snapshot() == {1: product(4), 3: product(33)}
     assert wb.store.writes == 3
     assert wb.coalesced == 6
+
+
+@pytest.mark.parametrize("meanwhile", ["delete", "put then evict"])
+def test_slow_reader_never_caches_a_value_older_than_the_store(redis, ns, meanwhile):
+    """A get misses and reads the store; a write is recorded and flushed before the get fills Redis."""
+    store = InterleavingStore()
+    store.put(1, product(1))
+    wb = WriteBehind(redis, store, prefix=ns.prefix, clock=SimClock())
+
+    def other_client() -> None:
+        if meanwhile == "delete":
+            wb.delete(1)
+        else:
+            wb.put(1, product(2))
+        assert wb.flush() == 0
+        redis.delete(wb.item_key(1))
+
+    store.between = other_client
+    assert wb.get(1) == product(1)
+    assert wb.get(1) == store.get(1)
 
 
 def test_full_backlog_refuses_with_clear_error_and_records_nothing(redis, ns):
@@ -165,7 +199,7 @@ def test_stateful_with_clock_failing_store_and_killed_flusher(redis, ns):
         @initialize()
         def start(self) -> None:
             self.prefix = ns.key(uuid.uuid4().hex[:8])
-            self.store = ProductStore()
+            self.store = InterleavingStore()
             self.clock = SimClock()
             self.model: dict[int, dict] = {}
             self.wb = self._flusher()
@@ -200,6 +234,27 @@ def test_stateful_with_clock_failing_store_and_killed_flusher(redis, ns):
                 assert self.wb.get(key) == self.model.get(key)
             except StoreUnavailable:
                 assert self.store.down
+
+        @rule(key=st.integers(0, 5), price=st.none() | st.integers(0, 1000), evict=st.booleans())
+        def get_racing_a_flushed_write(self, key: int, price: int | None, evict: bool) -> None:
+            """A get whose store read is followed by another client's write, a flush, maybe an eviction."""
+
+            def other_client() -> None:
+                if price is None:
+                    self.delete(key)
+                else:
+                    self.put(key, price)
+                self.flush_once()
+                if evict:
+                    redis.delete(self.wb.item_key(key))
+
+            before = self.model.get(key)
+            self.store.between = other_client
+            try:
+                assert self.wb.get(key) == before
+            except StoreUnavailable:
+                assert self.store.down
+            self.store.between = None
 
         @rule()
         def flush_once(self) -> None:

@@ -36,6 +36,7 @@ _RECORD = """
 if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[3]) then return false end
 local id = redis.call('XADD', KEYS[1], '*', 'k', ARGV[1], 'p', ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[1], id .. ' ' .. ARGV[2])
+redis.call('INCR', KEYS[4])
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[3])
 elseif tonumber(ARGV[4]) > 0 then
@@ -56,7 +57,7 @@ end
 return n
 """
 _FILL = """
-if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
 if tonumber(ARGV[3]) > 0 then
   return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3], 'NX') and 1 or 0
 end
@@ -72,7 +73,9 @@ class WriteBehind:
     """Products cached in Redis and saved to a :class:`ProductStore` later, in batches.
 
     Keys live under ``<prefix>:``: ``log`` (the stream), ``pending`` (newest unsaved
-    change per product) and ``item:<id>`` (the cached value). On Redis Cluster, put a
+    change per product), ``item:<id>`` (the cached value) and ``gen:<id>`` (how many
+    writes product ``id`` has had: a read that missed fills ``item:<id>`` from the
+    store only if no write was recorded while it read). On Redis Cluster, put a
     hash tag in the prefix (e.g. ``"{orders}"``) so the Lua scripts' keys share a slot.
     ``max_pending`` bounds the backlog; ``clock`` times the flusher's retry backoff and the writers' waits.
     """
@@ -113,6 +116,10 @@ class WriteBehind:
         """The Redis key that caches product ``key``."""
         return f"{self.prefix}:item:{key}"
 
+    def generation_key(self, key: int) -> str:
+        """The Redis key counting the writes recorded for product ``key``."""
+        return f"{self.prefix}:gen:{key}"
+
     def put(self, key: int, value: dict[str, Any], *, timeout: float = 0.0) -> str:
         """Record a write durably in Redis and return its version (stream id).
 
@@ -131,18 +138,21 @@ class WriteBehind:
 
     def get(self, key: int) -> dict[str, Any] | None:
         """Product ``key``: the newest write, even one the store has not seen yet."""
-        pending = self.cache.hget(self.pending_key, str(key))
+        with self.cache.pipeline() as snapshot:
+            snapshot.get(self.generation_key(key))
+            snapshot.hget(self.pending_key, str(key))
+            snapshot.get(self.item_key(key))
+            generation, pending, raw = snapshot.execute()
         if pending is not None:
             payload = pending.partition(" ")[2]
             return json.loads(payload) if payload else None
-        raw = self.cache.get(self.item_key(key))
         if raw is not None:
             return json.loads(raw)
         value = self.store.get(key)
         if value is not None:
             self._fill(
-                keys=[self.item_key(key), self.pending_key],
-                args=[str(key), json.dumps(value, sort_keys=True), self._ttl_ms],
+                keys=[self.item_key(key), self.generation_key(key)],
+                args=[generation or "", json.dumps(value, sort_keys=True), self._ttl_ms],
             )
         return value
 
@@ -214,7 +224,7 @@ class WriteBehind:
         deadline = self.clock.now() + timeout
         while True:
             version = self._record(
-                keys=[self.log_key, self.pending_key, self.item_key(key)],
+                keys=[self.log_key, self.pending_key, self.item_key(key), self.generation_key(key)],
                 args=[str(key), payload, self.max_pending, self._ttl_ms],
             )
             if version is not None:
