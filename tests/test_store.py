@@ -62,3 +62,18 @@ def test_a_write_the_database_rejects_is_not_counted():
     store.put(1, product(1))
     store.delete(1)
     assert store.writes == 2
+
+
+def test_apply_is_all_or_nothing_when_the_database_refuses_one_change():
+    store = ProductStore()
+    store.put(1, product(1))
+    store.connection.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON products WHEN NEW.id = 3 "
+        "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+    with pytest.raises(sqlite3.IntegrityError, match="refused"):
+        store.apply([Change(1, None, "1-0"), Change(2, product(2), "1-1"), Change(3, product(3), "1-2")])
+    assert not store.connection.in_transaction
+    assert store.snapshot() == {1: product(1)}
+    assert store.applied_version(1) is None
+    assert store.writes == 1

@@ -9,7 +9,6 @@ of changes that was already applied does nothing.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,7 +103,7 @@ class ProductStore:
             version_order(change.version)
         self._check_up()
         applied = 0
-        with _transaction(self.connection):
+        with db.transaction(self.connection, immediate=True):
             for change, row in checked:
                 current = db.query(
                     self.connection, "SELECT version FROM product_versions WHERE id = ?", (change.key,)
@@ -145,19 +144,6 @@ class ProductStore:
     def _check_up(self) -> None:
         if self.down:
             raise StoreUnavailable("the product database is down (store.down is True)")
-
-
-class _transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self.connection = connection
-
-    def __enter__(self) -> None:
-        self.connection.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.connection.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
 def check_product(value: object) -> None:
