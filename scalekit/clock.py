@@ -76,3 +76,22 @@ class RealClock:
 
     def __repr__(self) -> str:
         return "RealClock()"
+
+
+class WallClock:
+    """Seconds since the Unix epoch: one time line for every process and machine.
+
+    Use it where deadlines are shared (session expiry, job leases). Not ``RealClock``:
+    monotonic time starts anew on every machine, so they would disagree.
+    """
+
+    def now(self) -> float:
+        return time.time()
+
+    time = now
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def __repr__(self) -> str:
+        return "WallClock()"

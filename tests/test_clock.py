@@ -40,3 +40,12 @@ def test_real_clock_is_monotonic():
     first = clock.now()
     clock.sleep(0)
     assert clock.now() >= first
+
+
+def test_wall_clock_is_epoch_time():
+    import time
+
+    from scalekit.clock import WallClock
+
+    before = time.time()
+    assert before <= WallClock().now() <= time.time()
