@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -412,3 +413,40 @@ def test_client_without_decode_responses_is_a_clear_error():
     raw = fakeredis.FakeRedis(server=fakeredis.FakeServer())
     with pytest.raises(ValueError, match="decode_responses=True"):
         WriteBehind(raw, ProductStore())
+
+
+def test_change_the_store_refuses_goes_to_dead_letters_and_the_rest_is_saved(wb):
+    wb.store.connection.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON products WHEN NEW.id = 3 "
+        "BEGIN SELECT RAISE(ABORT, 'product 3 is frozen'); END"
+    )
+    for key in (1, 3, 5):
+        wb.put(key, product(key))
+    refused_version = wb.put(3, product(33))
+    assert wb.flush() == 0
+    assert wb.store.snapshot() == {1: product(1), 5: product(5)}
+    assert wb.dead_lettered == 1
+    [dead] = wb.dead_letters()
+    assert dead["key"] == 3 and dead["value"] == product(33) and dead["version"] == refused_version
+    assert "product 3 is frozen" in dead["error"]
+    assert wb.get(3) is None
+    wb.put(7, product(7))
+    assert wb.flush() == 0
+    assert wb.store.get(7) == product(7)
+
+
+def test_a_database_lock_is_retried_not_dead_lettered(wb):
+    for key in range(3):
+        wb.put(key, product(key))
+    real_apply = wb.store.apply
+
+    def locked(changes):
+        raise sqlite3.OperationalError("database is locked")
+
+    wb.store.apply = locked
+    with pytest.raises(sqlite3.OperationalError):
+        wb.flush_once()
+    wb.store.apply = real_apply
+    assert (wb.pending(), wb.dead_lettered) == (3, 0)
+    assert wb.flush() == 0
+    assert wb.store.snapshot() == {key: product(key) for key in range(3)}

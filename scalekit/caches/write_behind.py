@@ -4,7 +4,8 @@ A write appends the change to a Redis Stream (the durable backlog, not process m
 and records the newest value per key, in one Lua script. The caller is answered as
 soon as that script returns. A *flusher* later reads the oldest changes in batches,
 keeps only the last change per key (a delete stays a delete), applies them to the
-store in one transaction, and only then removes them from the stream.
+store in one transaction, and only then removes them from the stream. A change the
+store refuses outright goes to a dead-letter stream rather than blocking the rest.
 
 Crash safety comes from versions: each change carries its stream id, and the store
 keeps the id of the last change it applied per key. A flusher killed after applying a
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -56,6 +58,11 @@ for i = n + 2, #ARGV, 2 do
 end
 return n
 """
+_BURY = """
+local current = redis.call('HGET', KEYS[2], ARGV[1])
+if current and string.sub(current, 1, #ARGV[3] + 1) == ARGV[3] .. ' ' then redis.call('DEL', KEYS[3]) end
+return redis.call('XADD', KEYS[1], '*', 'k', ARGV[1], 'p', ARGV[2], 'version', ARGV[3], 'error', ARGV[4])
+"""
 _FILL = """
 if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
 if tonumber(ARGV[3]) > 0 then
@@ -63,6 +70,11 @@ if tonumber(ARGV[3]) > 0 then
 end
 return redis.call('SET', KEYS[1], ARGV[2], 'NX') and 1 or 0
 """
+
+
+# The store will never take such a change, so retrying cannot help; StoreUnavailable and
+# sqlite3.OperationalError ("database is locked") are different: a later flush may succeed.
+_REFUSALS = (ValueError, TypeError, OverflowError, sqlite3.IntegrityError)
 
 
 class BacklogFull(RuntimeError):
@@ -73,9 +85,10 @@ class WriteBehind:
     """Products cached in Redis and saved to a :class:`ProductStore` later, in batches.
 
     Keys live under ``<prefix>:``: ``log`` (the stream), ``pending`` (newest unsaved
-    change per product), ``item:<id>`` (the cached value) and ``gen:<id>`` (how many
+    change per product), ``item:<id>`` (the cached value), ``gen:<id>`` (how many
     writes product ``id`` has had: a read that missed fills ``item:<id>`` from the
-    store only if no write was recorded while it read). On Redis Cluster, put a
+    store only if no write was recorded while it read) and ``dead`` (changes the
+    store refused, see :meth:`flush_once`). On Redis Cluster, put a
     hash tag in the prefix (e.g. ``"{orders}"``) so the Lua scripts' keys share a slot.
     ``max_pending`` bounds the backlog; ``clock`` times the flusher's retry backoff and the writers' waits.
     """
@@ -106,11 +119,14 @@ class WriteBehind:
         self.clock: Clock = clock if clock is not None else RealClock()
         self.log_key = f"{prefix}:log"
         self.pending_key = f"{prefix}:pending"
+        self.dead_key = f"{prefix}:dead"
         self._record = cache.register_script(_RECORD)
         self._acknowledge = cache.register_script(_ACKNOWLEDGE)
         self._fill = cache.register_script(_FILL)
+        self._bury = cache.register_script(_BURY)
         self.closed = False
         self.batches = self.flushed = self.coalesced = self.skipped = self.retries = self.refused = 0
+        self.dead_lettered = 0
 
     def item_key(self, key: int) -> str:
         """The Redis key that caches product ``key``."""
@@ -164,8 +180,12 @@ class WriteBehind:
         """Apply the oldest batch to the store; return how many writes it held (0: backlog empty).
 
         Raises :class:`~scalekit.caches.store.StoreUnavailable` if the store is down
-        (the batch stays in the stream). ``on_applied(n)`` runs after the store has
-        the batch and before it leaves the stream: tests use it to crash right there.
+        (the batch stays in the stream). A change the store *refuses* (bad data or a
+        constraint) would be refused on every retry and block the backlog for good:
+        it moves to the dead-letter stream ``<prefix>:dead`` instead (see
+        :meth:`dead_letters`) and the rest of the batch is saved. ``on_applied(n)`` runs
+        after the store has the batch and before it leaves the stream: tests use it to
+        crash right there.
         """
         entries = self.cache.xrange(self.log_key, count=self.batch_size)
         if not entries:
@@ -177,17 +197,54 @@ class WriteBehind:
             Change(key, json.loads(payload) if payload else None, entry_id)
             for key, (entry_id, payload) in sorted(latest.items())
         ]
-        applied = self.store.apply(changes)
+        try:
+            applied, refused = self.store.apply(changes), []
+        except _REFUSALS:
+            applied, refused = self._apply_one_by_one(changes)
         if on_applied is not None:
             on_applied(len(entries))
+        for change, error in refused:
+            args = [
+                str(change.key),
+                latest[change.key][1],
+                change.version,
+                f"{type(error).__name__}: {error}",
+            ]
+            self._bury(keys=[self.dead_key, self.pending_key, self.item_key(change.key)], args=args)
+        self.dead_lettered += len(refused)
         acks = [entry_id for entry_id, _ in entries]
         pairs = [part for change in changes for part in (str(change.key), change.version)]
         self._acknowledge(keys=[self.log_key, self.pending_key], args=[len(acks), *acks, *pairs])
         self.batches += 1
         self.flushed += len(entries)
         self.coalesced += len(entries) - len(changes)
-        self.skipped += len(changes) - applied
+        self.skipped += len(changes) - applied - len(refused)
         return len(entries)
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """The changes the store refused, oldest first, as dicts.
+
+        Each has ``key``, ``value`` (None for a delete), ``version`` and ``error``.
+        """
+        return [
+            {
+                "key": int(fields["k"]),
+                "value": json.loads(fields["p"]) if fields["p"] else None,
+                "version": fields["version"],
+                "error": fields["error"],
+            }
+            for _, fields in self.cache.xrange(self.dead_key)
+        ]
+
+    def _apply_one_by_one(self, changes: list[Change]) -> tuple[int, list[tuple[Change, Exception]]]:
+        """Apply each change on its own; return how many took effect and the refused ones, with errors."""
+        applied, refused = 0, []
+        for change in changes:
+            try:
+                applied += self.store.apply([change])
+            except _REFUSALS as error:
+                refused.append((change, error))
+        return applied, refused
 
     def flush(self, *, max_attempts: int = 6, base_delay: float = 0.1, max_delay: float = 5.0) -> int:
         """Flush batches until the backlog is empty; return how many writes are still pending.
