@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from scalekit import backend
-from scalekit.clock import SimClock
+from scalekit.clock import SimClock, WallClock
 from scalekit.queues import JobQueue
 
 
@@ -207,6 +207,10 @@ def test_bad_input_changes_nothing(redis, ns, clock):
     with pytest.raises(ValueError, match="attempt numbers start at 1"):
         queue.backoff(0)
     assert queue.stats()["enqueued"] == 0 and ns.keys() == []
+
+
+def test_default_clock_is_the_shared_wall_clock(redis, ns):
+    assert isinstance(JobQueue(redis, ns.prefix).clock, WallClock)
 
 
 def test_every_key_starts_with_the_prefix(redis, ns, clock):

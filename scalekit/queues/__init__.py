@@ -7,7 +7,7 @@ the consumers inside a group share them.
 """
 
 from scalekit.queues.event_bus import EventBus, Message
-from scalekit.queues.job_queue import Job, JobQueue, WallClock
+from scalekit.queues.job_queue import Job, JobQueue
 from scalekit.queues.worker import Outcome, Worker, counting_handler
 
-__all__ = ["EventBus", "Job", "JobQueue", "Message", "Outcome", "WallClock", "Worker", "counting_handler"]
+__all__ = ["EventBus", "Job", "JobQueue", "Message", "Outcome", "Worker", "counting_handler"]

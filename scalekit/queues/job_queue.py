@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import redis
 
-from scalekit.clock import Clock
+from scalekit.clock import Clock, WallClock
 
 _ENQUEUE = """
 if ARGV[3] ~= '' then
@@ -146,19 +145,6 @@ redis.call('HSET', ARGV[1] .. ':job:' .. ARGV[2], 'status', 'ready', 'attempts',
 redis.call('LPUSH', KEYS[2], ARGV[2])
 return 1
 """
-
-
-class WallClock:
-    """Seconds since the epoch: one time line for every process and machine that shares a queue."""
-
-    def now(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-    def __repr__(self) -> str:
-        return "WallClock()"
 
 
 @dataclass(frozen=True)
