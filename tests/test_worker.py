@@ -103,9 +103,28 @@ def test_bad_worker_settings(queue):
         Worker(queue, lambda job: None).run(max_jobs=-1)
 
 
-def _worker_process(url: str, prefix: str, *extra: str) -> subprocess.Popen:
+def _worker_process(started: list[subprocess.Popen], url: str, prefix: str, *extra: str) -> subprocess.Popen:
+    """Start a worker process in its own session and remember it in ``started`` for cleanup."""
     command = [sys.executable, "-m", "scalekit.queues.worker", "--url", url, "--prefix", prefix]
-    return subprocess.Popen([*command, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*command, *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    started.append(process)
+    return process
+
+
+def _kill_all(started: list[subprocess.Popen]) -> None:
+    """SIGKILL every worker process still running (a failed test leaves one hanging) and reap it."""
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        process.stdout.close()
+        process.stderr.close()
 
 
 @pytest.mark.parametrize("idempotent", [False, True])
@@ -117,17 +136,27 @@ def test_worker_process_killed_mid_job(redis_url, tmp_path, idempotent):
     Needs a real Redis: a separate process cannot reach the in-process fakeredis."""
     client = backend.connect(redis_url)
     space = backend.namespace(f"test-wk-{uuid.uuid4().hex[:12]}", client)
+    started: list[subprocess.Popen] = []
     try:
         queue = JobQueue(client, space.prefix, lease=1.0)
         ids = [queue.enqueue({"video": n}) for n in range(6)]
         flag = tmp_path / "hung.flag"
         mode = ["--idempotent"] if idempotent else []
         victim = _worker_process(
-            redis_url, space.prefix, "--lease", "1", "--crash-on-job", "3", "--flag", str(flag), *mode
+            started,
+            redis_url,
+            space.prefix,
+            "--lease",
+            "1",
+            "--crash-on-job",
+            "3",
+            "--flag",
+            str(flag),
+            *mode,
         )
         deadline = time.monotonic() + 30
         while not flag.exists():
-            assert victim.poll() is None, victim.communicate()
+            assert victim.poll() is None, victim.communicate(timeout=10)
             assert time.monotonic() < deadline, "the worker never reached the crash point"
             time.sleep(0.02)
         os.kill(victim.pid, signal.SIGKILL)
@@ -138,7 +167,7 @@ def test_worker_process_killed_mid_job(redis_url, tmp_path, idempotent):
         done_before = [i for i in ids if queue.info(i)["status"] == "done"]
         assert done_before == ids[:2]
 
-        successor = _worker_process(redis_url, space.prefix, "--lease", "1", *mode)
+        successor = _worker_process(started, redis_url, space.prefix, "--lease", "1", *mode)
         out, err = successor.communicate(timeout=60)
         assert successor.returncode == 0, err
         assert out.strip() == "handled 4 jobs: 4 done, 0 retried"
@@ -150,6 +179,7 @@ def test_worker_process_killed_mid_job(redis_url, tmp_path, idempotent):
         expected[ids[2]] = "1" if idempotent else "2"
         assert effects == expected
     finally:
+        _kill_all(started)
         space.clear()
         client.close()
 
