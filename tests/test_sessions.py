@@ -31,7 +31,19 @@ def test_keys_start_with_the_prefix_and_carry_a_backstop_ttl(redis, ns) -> None:
     store, _ = make_store(redis, ns, ttl=100.0)
     session_id = store.create({"userId": 1})
     assert ns.keys() == [f"{ns.prefix}:session:{session_id}"]
-    assert 0 < redis.pttl(store.key(session_id)) <= 100_000
+    assert 0 < redis.pttl(store.key(session_id)) <= 3_700_000
+
+
+def test_the_backstop_outlives_the_logical_ttl(redis, ns) -> None:
+    """Redis's real-time TTL must never end a session that the store's clock says is live."""
+    store, clock = make_store(redis, ns, ttl=100.0)
+    session_id = store.create({"userId": 1})
+    assert redis.pttl(store.key(session_id)) > 3_600_000  # ttl + an hour of margin
+    clock.advance(50.0)
+    assert store.get(session_id) == {"userId": 1}
+    assert redis.pttl(store.key(session_id)) > 3_600_000
+    long_lived = SessionStore(redis, ns.prefix, ttl=7200.0, clock=clock)
+    assert redis.pttl(long_lived.key(long_lived.create({"n": 1}))) > 7200_000 + 3_600_000 - 1000
 
 
 def test_ids_are_long_unique_and_cookie_safe(redis, ns) -> None:
@@ -153,10 +165,64 @@ def test_malformed_ids_find_nothing(redis, ns, forged) -> None:
     assert len(ns.keys()) == 1
 
 
-def test_non_string_ids_are_a_type_error(redis, ns) -> None:
+def test_an_id_with_a_trailing_newline_is_malformed(redis, ns) -> None:
+    """``^...$`` would let "id\\n" through; the id must match in full before Redis is asked."""
     store, _ = make_store(redis, ns)
-    with pytest.raises(TypeError, match="session id is a str"):
-        store.get(12345)
+    forged = "x" * 43 + "\n"
+    redis.hset(store.key(forged), mapping={"data": '{"userId": 1}', "expires": "1e18", "created": "0"})
+    assert store.get(forged) is None
+    assert store.expires_in(forged) is None
+    assert store.rotate(forged) is None
+    assert store.destroy(forged) is False
+    assert redis.exists(store.key(forged)) == 1
+
+
+@pytest.mark.parametrize("missing", [None, 12345, b"x" * 43, ["x" * 43]])
+def test_an_id_that_is_not_a_str_is_no_session(redis, ns, missing) -> None:
+    """No cookie (None) or a value of the wrong type finds nothing instead of raising."""
+    store, _ = make_store(redis, ns)
+    store.create({"userId": 1})
+    assert store.get(missing) is None
+    assert store.destroy(missing) is False
+    assert store.expires_in(missing) is None
+    assert store.rotate(missing) is None
+    assert store.save(missing, {"userId": 2}) is False
+    assert len(ns.keys()) == 1
+
+
+def test_a_session_read_often_still_ends_at_max_age(redis, ns) -> None:
+    """Sliding expiry alone would keep a stolen, busy session alive forever (OWASP absolute timeout)."""
+    clock = SimClock(1_000.0)
+    store = SessionStore(redis, ns.prefix, ttl=100.0, max_age=1_000.0, clock=clock)
+    session_id = store.create({"userId": 7})
+    for _ in range(10):
+        clock.advance(90.0)
+        assert store.get(session_id) == {"userId": 7}
+    assert store.expires_in(session_id) == pytest.approx(100.0)
+    clock.advance(90.0)  # 990 s old: the read no longer slides past max_age
+    assert store.get(session_id) == {"userId": 7}
+    assert store.expires_in(session_id) == pytest.approx(10.0)
+    clock.advance(10.0)
+    assert store.get(session_id) is None
+    assert ns.keys() == []
+
+
+def test_rotation_keeps_the_absolute_deadline_and_login_starts_a_new_one(redis, ns) -> None:
+    clock = SimClock()
+    store = SessionStore(redis, ns.prefix, ttl=100.0, max_age=300.0, clock=clock)
+    session_id = store.create({"userId": 7})
+    for _ in range(3):
+        clock.advance(90.0)
+        session_id = store.rotate(session_id)
+    assert store.expires_in(session_id) == pytest.approx(30.0)
+    assert store.save(session_id, {"userId": 7, "role": "admin"}) is True
+    clock.advance(30.0)
+    assert store.get(session_id) is None
+    assert store.save(session_id, {"userId": 8}) is False
+    fresh = store.login({"userId": 7}, previous=session_id)
+    assert store.expires_in(fresh) == pytest.approx(100.0)
+    clock.advance(250.0)
+    assert store.rotate(fresh) is None  # 250 s idle is past ttl
 
 
 @pytest.mark.parametrize(
@@ -164,6 +230,8 @@ def test_non_string_ids_are_a_type_error(redis, ns) -> None:
     [
         ({"ttl": 0}, "ttl must be"),
         ({"ttl": float("inf")}, "ttl must be"),
+        ({"max_age": 0}, "max_age must be"),
+        ({"max_age": float("nan")}, "max_age must be"),
         ({"id_bytes": 8}, "id_bytes"),
         ({"prefix": ""}, "prefix"),
     ],
