@@ -193,7 +193,19 @@ class Timeline:
         return sorted(int(u) for u in self.client.smembers(self.key("following", _user(user))))
 
     def post(self, author: int, text: str, ts: float) -> PostReceipt:
-        """Store a post once and deliver it according to the strategy."""
+        """Store a post once and deliver it according to the strategy.
+
+        Fan-out on write here is neither atomic nor resumable. The body and the author's
+        list are written first; then the follower set is read once and the id is pushed
+        into home timelines 1,000 followers per round trip (one atomic Lua call per chunk
+        with ``server_side``, otherwise a pipeline without a transaction). If the process
+        dies or Redis fails part-way, the followers in chunks already sent have the post,
+        the rest never get it, and nothing records where it stopped; calling ``post``
+        again stores a second copy under a new id. Production systems store the post and
+        fan out from a durable queue instead: workers push in batches and acknowledge a
+        batch only once it is written, so a crashed worker's batch is retried (a repeated
+        ZADD of the same id and score changes nothing).
+        """
         author = _user(author, "author")
         if not isinstance(text, str):
             raise TypeError(f"post text must be a str, got {type(text).__name__}")
