@@ -6,13 +6,15 @@ every follower's home timeline (ZADD plus a ZREMRANGEBYRANK cap, pipelined in ch
 pipelined LPUSH rate (one command per key, the floor cost of touching a key) and a raw
 pipelined ZADD + ZREMRANGEBYRANK (the same two commands without the service around
 them). ``server_side=True`` runs the same two commands in a Lua script, one call per chunk.
-Runs on the embedded fakeredis, or on ``$REDIS_URL`` when set; keys live under
-one prefix that is deleted afterwards. Run: .venv/bin/python benchmarks/bench_timeline.py
+Runs on the embedded fakeredis, or on ``$REDIS_URL`` when set; keys live under a
+prefix unique to this run (a uuid, so runs sharing a server never clear each other's
+keys) and are deleted afterwards. Run: .venv/bin/python benchmarks/bench_timeline.py
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 
 import numpy as np
@@ -49,7 +51,7 @@ def raw_pipelined(client, keys: list[str], two_commands: bool) -> None:
 
 def main() -> None:
     client = backend.connect()
-    space = backend.namespace("bench-timeline", client)
+    space = backend.namespace(f"bench-timeline-{uuid.uuid4().hex[:12]}", client)
     try:
         timeline = Timeline(client, space.key("tl"), strategy="write")
         timeline.load_graph(np.full(FOLLOWERS, CELEBRITY), np.arange(FOLLOWERS))
