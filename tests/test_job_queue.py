@@ -229,6 +229,56 @@ def test_every_key_starts_with_the_prefix(redis, ns, clock):
     assert redis.keys("*") == []
 
 
+_CHECK_KEYS = """
+local declared = {}
+for _, key in ipairs(KEYS) do declared[key] = true end
+local function checked_call(command, key, ...)
+  if not declared[key] then error('script touched the undeclared key ' .. tostring(key)) end
+  return redis.call(command, key, ...)
+end
+"""
+
+
+def test_every_script_declares_the_keys_it_touches(redis, ns, clock, monkeypatch):
+    """Redis Cluster only supports keys passed in KEYS: run every script with a guard that
+    refuses any other key, through enqueue, reserve, ack, nack, extend, reap and retry_dead."""
+    register = redis.register_script
+
+    def guarded(source: str):
+        return register(_CHECK_KEYS + source.replace("redis.call(", "checked_call("))
+
+    monkeypatch.setattr(redis, "register_script", guarded)
+    queue = make_queue(redis, ns, clock, max_attempts=2)
+    first = queue.enqueue("a", key="k")
+    queue.enqueue("b", delay=1)
+    queue.enqueue("c")
+    clock.advance(1)
+    assert queue.ack(queue.reserve())
+    failed = queue.extend(queue.reserve())
+    assert (failed.id, queue.nack(failed)) == ("3", "retry")
+    assert queue.reserve().id == "2"
+    clock.advance(20)
+    assert queue.reap() == (["2"], [])
+    assert [queue.reserve().id, queue.reserve().id] == ["2", "3"]
+    clock.advance(20)
+    assert queue.reap() == ([], ["3", "2"])
+    assert queue.retry_dead("2") and queue.info(first)["status"] == "done"
+
+
+def test_redis_cluster_needs_a_hash_tag_in_the_prefix(redis_cluster_url):
+    from redis.cluster import RedisCluster
+
+    client = RedisCluster.from_url(redis_cluster_url, decode_responses=True)
+    try:
+        with pytest.raises(ValueError, match=r"needs a \{hash tag\}.*e\.g\. '\{jobs\}', got 'jobs'"):
+            JobQueue(client)
+        with pytest.raises(ValueError, match=r"got 'app:\{\}:jobs'"):
+            JobQueue(client, "app:{}:jobs")
+        assert client.keys("jobs:*") == [], "the refused queue wrote nothing"
+    finally:
+        client.close()
+
+
 def test_stateful_against_a_model(redis, ns):
     """Whatever the interleaving of enqueue, reserve, ack, nack, time and reaping, the queue
     hands out exactly the job the model predicts, and no job is lost or duplicated."""

@@ -11,8 +11,10 @@ once, and sometimes twice: handlers must be idempotent.
 Each step is one Lua script, so two workers never take the same job and a crash
 between two Redis commands cannot lose one. Lease deadlines are plain numbers from the
 queue's clock: a ``SimClock`` in tests and notebooks, wall-clock time (shared by every
-process and machine) by default. Keys live under ``<prefix>:``; on Redis Cluster put a
-hash tag in the prefix (e.g. ``"{jobs}"``) so a script's keys share a slot.
+process and machine) by default. Keys live under ``<prefix>:``: lists and sorted sets of
+job ids, and one hash per job field (``<prefix>:payload``, ``:attempts``, ...) keyed by id,
+so every script names all its keys up front. On Redis Cluster the prefix needs a hash tag
+(e.g. ``"{jobs}"``) so those keys share a slot.
 """
 
 from __future__ import annotations
@@ -24,62 +26,64 @@ from typing import Any
 
 import numpy as np
 import redis
+from redis.cluster import RedisCluster
 
 from scalekit.clock import Clock, WallClock
 
+# Every script gets all the keys it touches in KEYS (Redis Cluster needs that): the queue's
+# lists and sets, and one hash per job field (payload, attempts, status, error) keyed by job id.
+
 _ENQUEUE = """
-if ARGV[3] ~= '' then
-  local existing = redis.call('HGET', KEYS[4], ARGV[3])
+if ARGV[2] ~= '' then
+  local existing = redis.call('HGET', KEYS[4], ARGV[2])
   if existing then
     redis.call('HINCRBY', KEYS[5], 'duplicates', 1)
     return {existing, 0}
   end
 end
 local id = tostring(redis.call('INCR', KEYS[1]))
-local job = ARGV[1] .. ':job:' .. id
-redis.call('HSET', job, 'payload', ARGV[2], 'attempts', '0', 'key', ARGV[3], 'enqueued_at', ARGV[4])
-if tonumber(ARGV[5]) > tonumber(ARGV[4]) then
-  redis.call('ZADD', KEYS[3], ARGV[5], id)
-  redis.call('HSET', job, 'status', 'delayed', 'due_at', ARGV[5])
+redis.call('HSET', KEYS[6], id, ARGV[1])
+redis.call('HSET', KEYS[7], id, '0')
+if tonumber(ARGV[4]) > tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[3], ARGV[4], id)
+  redis.call('HSET', KEYS[8], id, 'delayed')
 else
   redis.call('LPUSH', KEYS[2], id)
-  redis.call('HSET', job, 'status', 'ready')
+  redis.call('HSET', KEYS[8], id, 'ready')
 end
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[4], ARGV[3], id) end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[4], ARGV[2], id) end
 redis.call('HINCRBY', KEYS[5], 'enqueued', 1)
 return {id, 1}
 """
 
 _RESERVE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
 for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[2], id)
   redis.call('LPUSH', KEYS[1], id)
-  redis.call('HSET', ARGV[1] .. ':job:' .. id, 'status', 'ready')
+  redis.call('HSET', KEYS[4], id, 'ready')
 end
 local id = redis.call('RPOP', KEYS[1])
 if not id then return false end
-local job = ARGV[1] .. ':job:' .. id
-local attempts = redis.call('HINCRBY', job, 'attempts', 1)
-redis.call('ZADD', KEYS[3], ARGV[3], id)
-redis.call('HSET', job, 'status', 'leased', 'lease_until', ARGV[3])
-return {id, redis.call('HGET', job, 'payload'), attempts}
+local attempts = redis.call('HINCRBY', KEYS[6], id, 1)
+redis.call('ZADD', KEYS[3], ARGV[2], id)
+redis.call('HSET', KEYS[4], id, 'leased')
+return {id, redis.call('HGET', KEYS[5], id), attempts}
 """
 
 _HOLDS_LEASE = """
-local function holds_lease(leased, job, id, token)
+local function holds_lease(leased, tokens, id, token)
   if not redis.call('ZSCORE', leased, id) then return false end
-  return redis.call('HGET', job, 'attempts') == token
+  return redis.call('HGET', tokens, id) == token
 end
 """
 
 _ACK = (
     _HOLDS_LEASE
     + """
-local job = ARGV[1] .. ':job:' .. ARGV[2]
-if not holds_lease(KEYS[1], job, ARGV[2], ARGV[3]) then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[2])
-redis.call('HSET', job, 'status', 'done', 'finished_at', ARGV[4])
+if not holds_lease(KEYS[1], KEYS[3], ARGV[1], ARGV[2]) then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[4], ARGV[1], 'done')
 redis.call('HINCRBY', KEYS[2], 'acked', 1)
 return 1
 """
@@ -88,18 +92,17 @@ return 1
 _NACK = (
     _HOLDS_LEASE
     + """
-local job = ARGV[1] .. ':job:' .. ARGV[2]
-if not holds_lease(KEYS[1], job, ARGV[2], ARGV[3]) then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[2])
-redis.call('HSET', job, 'error', ARGV[4])
-if tonumber(ARGV[3]) >= tonumber(ARGV[6]) then
-  redis.call('HSET', job, 'status', 'dead')
-  redis.call('LPUSH', KEYS[3], ARGV[2])
+if not holds_lease(KEYS[1], KEYS[5], ARGV[1], ARGV[2]) then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[7], ARGV[1], ARGV[3])
+if tonumber(ARGV[2]) >= tonumber(ARGV[5]) then
+  redis.call('HSET', KEYS[6], ARGV[1], 'dead')
+  redis.call('LPUSH', KEYS[3], ARGV[1])
   redis.call('HINCRBY', KEYS[4], 'dead', 1)
   return 2
 end
-redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])
-redis.call('HSET', job, 'status', 'retry', 'due_at', ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+redis.call('HSET', KEYS[6], ARGV[1], 'retry')
 redis.call('HINCRBY', KEYS[4], 'retried', 1)
 return 1
 """
@@ -108,30 +111,28 @@ return 1
 _EXTEND = (
     _HOLDS_LEASE
     + """
-local job = ARGV[1] .. ':job:' .. ARGV[2]
-if not holds_lease(KEYS[1], job, ARGV[2], ARGV[3]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[4], ARGV[2])
-redis.call('HSET', job, 'lease_until', ARGV[4])
+if not holds_lease(KEYS[1], KEYS[2], ARGV[1], ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return 1
 """
 )
 
 _REAP = """
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local requeued, dead = {}, {}
 for i = #expired, 1, -1 do
   local id = expired[i]
-  local job = ARGV[1] .. ':job:' .. id
   redis.call('ZREM', KEYS[1], id)
-  local attempts = tonumber(redis.call('HGET', job, 'attempts'))
-  if attempts >= tonumber(ARGV[3]) then
-    redis.call('HSET', job, 'status', 'dead', 'error', 'lease expired on attempt ' .. attempts)
+  local attempts = tonumber(redis.call('HGET', KEYS[5], id))
+  if attempts >= tonumber(ARGV[2]) then
+    redis.call('HSET', KEYS[6], id, 'dead')
+    redis.call('HSET', KEYS[7], id, 'lease expired on attempt ' .. attempts)
     redis.call('LPUSH', KEYS[3], id)
     redis.call('HINCRBY', KEYS[4], 'dead', 1)
     table.insert(dead, id)
   else
     redis.call('RPUSH', KEYS[2], id)
-    redis.call('HSET', job, 'status', 'ready')
+    redis.call('HSET', KEYS[6], id, 'ready')
     redis.call('HINCRBY', KEYS[4], 'reaped', 1)
     table.insert(requeued, id)
   end
@@ -140,11 +141,18 @@ return {requeued, dead}
 """
 
 _RETRY_DEAD = """
-if redis.call('LREM', KEYS[1], 0, ARGV[2]) == 0 then return 0 end
-redis.call('HSET', ARGV[1] .. ':job:' .. ARGV[2], 'status', 'ready', 'attempts', '0')
-redis.call('LPUSH', KEYS[2], ARGV[2])
+if redis.call('LREM', KEYS[1], 0, ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[3], ARGV[1], 'ready')
+redis.call('HSET', KEYS[4], ARGV[1], '0')
+redis.call('LPUSH', KEYS[2], ARGV[1])
 return 1
 """
+
+
+def has_hash_tag(prefix: str) -> bool:
+    """True if ``prefix`` holds a Redis Cluster hash tag: a non-empty ``{...}`` (the first one counts)."""
+    start = prefix.find("{")
+    return start != -1 and prefix.find("}", start + 1) > start + 1
 
 
 @dataclass(frozen=True)
@@ -188,6 +196,11 @@ class JobQueue:
             raise ValueError(
                 f"backoff needs 0 <= base_backoff <= max_backoff, got {base_backoff} and {max_backoff}"
             )
+        if isinstance(client, RedisCluster) and not has_hash_tag(prefix):
+            raise ValueError(
+                "on Redis Cluster the queue prefix needs a {hash tag} so all its keys share a slot, "
+                f"e.g. '{{{prefix}}}', got {prefix!r}"
+            )
         self.client, self.prefix = client, prefix
         self.lease, self.max_attempts = float(lease), int(max_attempts)
         self.base_backoff, self.max_backoff = float(base_backoff), float(max_backoff)
@@ -195,7 +208,10 @@ class JobQueue:
         self.rng = rng
         self.keys = {
             name: f"{prefix}:{name}"
-            for name in ("seq", "ready", "delayed", "leased", "dead", "idem", "stats")
+            for name in (
+                *("seq", "ready", "delayed", "leased", "dead", "idem", "stats"),
+                *("payload", "attempts", "status", "error"),
+            )
         }
         self._enqueue = client.register_script(_ENQUEUE)
         self._reserve = client.register_script(_RESERVE)
@@ -204,10 +220,6 @@ class JobQueue:
         self._extend = client.register_script(_EXTEND)
         self._reap = client.register_script(_REAP)
         self._retry_dead = client.register_script(_RETRY_DEAD)
-
-    def job_key(self, job_id: str) -> str:
-        """The Redis hash that holds job ``job_id``'s payload, status and attempt count."""
-        return f"{self.prefix}:job:{job_id}"
 
     def enqueue(self, payload: Any, *, key: str | None = None, delay: float = 0.0) -> str:
         """Add a job and return its id; with an idempotency ``key`` seen before, return that job's id.
@@ -226,9 +238,13 @@ class JobQueue:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"a job payload must be JSON-serialisable ({exc})") from None
         now = self.clock.now()
-        job_id, _ = self._enqueue(
-            keys=[self.keys[k] for k in ("seq", "ready", "delayed", "idem", "stats")],
-            args=[self.prefix, body, key or "", repr(now), repr(now + delay)],
+        job_id, _ = self._run(
+            self._enqueue,
+            ("seq", "ready", "delayed", "idem", "stats", "payload", "attempts", "status"),
+            body,
+            key or "",
+            repr(now),
+            repr(now + delay),
         )
         return str(job_id)
 
@@ -236,9 +252,11 @@ class JobQueue:
         """Lease the oldest ready job (due retries first join the line), or None if none is ready."""
         now = self.clock.now()
         lease_until = now + self.lease
-        found = self._reserve(
-            keys=[self.keys["ready"], self.keys["delayed"], self.keys["leased"]],
-            args=[self.prefix, repr(now), repr(lease_until)],
+        found = self._run(
+            self._reserve,
+            ("ready", "delayed", "leased", "status", "payload", "attempts"),
+            repr(now),
+            repr(lease_until),
         )
         if not found:
             return None
@@ -247,20 +265,21 @@ class JobQueue:
 
     def ack(self, job: Job) -> bool:
         """Mark ``job`` done. False if this worker no longer holds its lease (it was reaped)."""
-        return bool(
-            self._ack(
-                keys=[self.keys["leased"], self.keys["stats"]],
-                args=[self.prefix, job.id, str(job.attempt), repr(self.clock.now())],
-            )
-        )
+        done = self._run(self._ack, ("leased", "stats", "attempts", "status"), job.id, str(job.attempt))
+        return bool(done)
 
     def nack(self, job: Job, error: str = "failed") -> str:
         """Report that ``job`` failed: return ``"retry"`` (scheduled after a backoff), ``"dead"``
         (out of attempts, moved to the dead-letter list) or ``"lost"`` (lease no longer held)."""
         retry_at = self.clock.now() + self.backoff(job.attempt)
-        outcome = self._nack(
-            keys=[self.keys[k] for k in ("leased", "delayed", "dead", "stats")],
-            args=[self.prefix, job.id, str(job.attempt), str(error)[:500], repr(retry_at), self.max_attempts],
+        outcome = self._run(
+            self._nack,
+            ("leased", "delayed", "dead", "stats", "attempts", "status", "error"),
+            job.id,
+            str(job.attempt),
+            str(error)[:500],
+            repr(retry_at),
+            self.max_attempts,
         )
         return {0: "lost", 1: "retry", 2: "dead"}[int(outcome)]
 
@@ -270,9 +289,7 @@ class JobQueue:
         if not (seconds > 0 and math.isfinite(seconds)):
             raise ValueError(f"a lease extension must be a finite number of seconds > 0, got {seconds}")
         lease_until = self.clock.now() + seconds
-        renewed = self._extend(
-            keys=[self.keys["leased"]], args=[self.prefix, job.id, str(job.attempt), repr(lease_until)]
-        )
+        renewed = self._run(self._extend, ("leased", "attempts"), job.id, str(job.attempt), repr(lease_until))
         return Job(job.id, job.payload, job.attempt, lease_until) if renewed else None
 
     def reap(self) -> tuple[list[str], list[str]]:
@@ -281,9 +298,11 @@ class JobQueue:
         Returns ``(requeued, dead)`` job ids: requeued jobs go to the front of the line;
         a job that has already used all its attempts goes to the dead-letter list.
         """
-        requeued, dead = self._reap(
-            keys=[self.keys[k] for k in ("leased", "ready", "dead", "stats")],
-            args=[self.prefix, repr(self.clock.now()), self.max_attempts],
+        requeued, dead = self._run(
+            self._reap,
+            ("leased", "ready", "dead", "stats", "attempts", "status", "error"),
+            repr(self.clock.now()),
+            self.max_attempts,
         )
         return [str(i) for i in requeued], [str(i) for i in dead]
 
@@ -305,13 +324,19 @@ class JobQueue:
 
     def info(self, job_id: str) -> dict[str, Any]:
         """Status, attempts, payload and last error of job ``job_id`` (empty dict if unknown)."""
-        raw = self.client.hgetall(self.job_key(job_id))
-        if not raw:
+        with self.client.pipeline(transaction=False) as pipe:
+            for field in ("status", "attempts", "payload", "error"):
+                pipe.hget(self.keys[field], str(job_id))
+            status, attempts, payload, error = pipe.execute()
+        if status is None:
             return {}
-        info: dict[str, Any] = {"id": str(job_id), "status": raw["status"], "attempts": int(raw["attempts"])}
-        info["payload"] = json.loads(raw["payload"])
-        info["error"] = raw.get("error", "")
-        return info
+        return {
+            "id": str(job_id),
+            "status": status,
+            "attempts": int(attempts or 0),
+            "payload": None if payload is None else json.loads(payload),
+            "error": error or "",
+        }
 
     def dead_letters(self) -> list[dict[str, Any]]:
         """The jobs in the dead-letter list, oldest first, with their last error."""
@@ -320,9 +345,11 @@ class JobQueue:
 
     def retry_dead(self, job_id: str) -> bool:
         """Give a dead job a fresh set of attempts (after fixing its cause); False if it is not dead."""
-        return bool(
-            self._retry_dead(keys=[self.keys["dead"], self.keys["ready"]], args=[self.prefix, str(job_id)])
-        )
+        return bool(self._run(self._retry_dead, ("dead", "ready", "status", "attempts"), str(job_id)))
+
+    def _run(self, script: Any, key_names: tuple[str, ...], *args: Any) -> Any:
+        """Run a Lua ``script`` with the queue keys named in ``key_names`` as its KEYS."""
+        return script(keys=[self.keys[name] for name in key_names], args=list(args))
 
     def stats(self) -> dict[str, int]:
         """How many jobs are ready, delayed, leased and dead now, and the lifetime counters."""
