@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from scalekit import workload
 from scalekit.caches.stampede import HotCache, acquire_lock, release_lock, simulate_stampede
-from scalekit.clock import SimClock
+from scalekit.clock import RealClock, SimClock
 
 
 def test_lock_is_exclusive_and_released_only_by_its_holder(redis, ns):
@@ -194,3 +194,9 @@ def test_xfetch_needs_a_seed_or_rng(redis, ns):
         HotCache(redis, prefix=ns.prefix, protection="xfetch+lock")
     assert HotCache(redis, prefix=ns.prefix, protection="xfetch", seed=3).rng is not None
     assert HotCache(redis, prefix=ns.prefix, protection="lock").rng is None
+
+
+def test_real_clock_keeps_the_lock_expiring_in_redis(redis, ns):
+    hot = HotCache(redis, prefix=ns.prefix, protection="lock", lock_ttl=30, clock=RealClock())
+    assert hot.lookup("k").action == "load"
+    assert 0 < redis.pttl(hot.lock_key("k")) <= 30_000

@@ -32,7 +32,7 @@ import numpy as np
 import redis
 
 from scalekit.caches._ttl import ttl_ms
-from scalekit.clock import Clock, SimClock
+from scalekit.clock import Clock, RealClock, SimClock
 from scalekit.workload import make_rng
 
 PROTECTIONS = ("none", "lock", "xfetch", "xfetch+lock")
@@ -78,9 +78,10 @@ class HotCache:
     ``protection`` is ``"none"``, ``"lock"``, ``"xfetch"`` or ``"xfetch+lock"`` (an early
     recomputation takes the lock; readers who lose the race keep the current value). Expiry is logical: the
     entry stores its expiry time (on ``clock``) and how long its last recomputation
-    took (XFetch's ``delta``). Without a clock the lock's ``lock_ttl`` is real seconds,
-    enforced by Redis (``PX``); with a clock (e.g. a :class:`SimClock`) the lock stores
-    its expiry time on that clock, so waits and lock expiry run on the same time.
+    took (XFetch's ``delta``). Without a clock (or with a :class:`RealClock`) the lock's
+    ``lock_ttl`` is real seconds, enforced by Redis (``PX``); with a simulated clock such
+    as :class:`SimClock` the lock stores its expiry time on that clock, so waits and
+    lock expiry run on the same time.
     XFetch draws random numbers: pass ``seed=`` or ``rng=`` for it.
     """
 
@@ -107,6 +108,7 @@ class HotCache:
         self.lock_ttl, self.beta, self.clock = float(lock_ttl), float(beta), clock
         uses_rng = protection.startswith("xfetch") or seed is not None or rng is not None
         self.rng = make_rng(seed, rng) if uses_rng else None
+        self._lock_on_clock = clock is not None and not isinstance(clock, RealClock)
         self._acquire_on_clock = cache.register_script(_ACQUIRE_ON_CLOCK)
         self.loads = 0
 
@@ -175,8 +177,8 @@ class HotCache:
             (self.clock.sleep if self.clock is not None else time.sleep)(retry)
 
     def _acquire(self, key: str) -> str | None:
-        """Take ``key``'s reload lock for ``lock_ttl`` seconds (real, or on the clock if there is one)."""
-        if self.clock is None:
+        """Take ``key``'s reload lock for ``lock_ttl`` seconds (real, or on a simulated clock)."""
+        if not self._lock_on_clock:
             return acquire_lock(self.cache, self.lock_key(key), self.lock_ttl)
         now = self._now()
         token = f"{uuid.uuid4().hex} {now + self.lock_ttl!r}"
