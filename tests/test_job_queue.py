@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from scalekit import backend
 from scalekit.clock import SimClock, WallClock
@@ -134,6 +141,26 @@ def test_reaper_requeues_expired_lease_at_the_front(redis, ns, clock):
     assert queue.nack(crashed, "late") == "lost"
     assert queue.ack(successor) is True
     assert queue.stats()["reaped"] == 1
+
+
+def test_a_stale_holder_cannot_touch_a_job_retried_from_the_dead_letter_list(redis, ns, clock):
+    """retry_dead starts the attempts again at 1, but the lease token keeps growing: a worker
+    that hung through its lease and the dead-lettering cannot ack, nack or extend the new run."""
+    queue = make_queue(redis, ns, clock, max_attempts=1)
+    job_id = queue.enqueue("transcode")
+    hung = queue.reserve()
+    clock.advance(10)
+    assert queue.reap() == ([], [job_id])
+    assert queue.retry_dead(job_id)
+    rerun = queue.reserve()
+    assert (rerun.id, rerun.attempt) == (hung.id, hung.attempt) == (job_id, 1)
+    assert rerun.token > hung.token
+    assert queue.nack(hung, "late") == "lost"
+    assert queue.extend(hung) is None
+    assert queue.ack(hung) is False
+    assert queue.info(job_id)["status"] == "leased"
+    assert queue.ack(rerun) is True
+    assert queue.stats()["dead"] == 0
 
 
 def test_ack_after_deadline_counts_until_the_reaper_runs(redis, ns, clock):
@@ -280,16 +307,18 @@ def test_redis_cluster_needs_a_hash_tag_in_the_prefix(redis_cluster_url):
 
 
 def test_stateful_against_a_model(redis, ns):
-    """Whatever the interleaving of enqueue, reserve, ack, nack, time and reaping, the queue
-    hands out exactly the job the model predicts, and no job is lost or duplicated."""
-    lease, max_attempts = 5.0, 3
+    """Whatever the interleaving of enqueue, reserve, ack, nack, time, reaping and retry_dead, the queue
+    hands out exactly the job the model predicts, no job is lost or duplicated, and only the
+    latest reservation of a job (not a stale holder, even after retry_dead) can finish it."""
+    lease = 5.0
 
     def backoff(attempt: int) -> float:
         return min(4.0, 1.0 * 2 ** (attempt - 1))
 
     class QueueMachine(RuleBasedStateMachine):
-        @initialize()
-        def start(self) -> None:
+        @initialize(max_attempts=st.sampled_from([1, 3]))
+        def start(self, max_attempts: int) -> None:
+            self.max_attempts = max_attempts
             self.clock = SimClock()
             self.queue = JobQueue(
                 redis,
@@ -304,10 +333,11 @@ def test_stateful_against_a_model(redis, ns):
             self.delayed: dict[str, float] = {}
             self.leased: dict[str, float] = {}
             self.attempts: dict[str, int] = {}
+            self.reservations: dict[str, int] = {}
             self.done: set[str] = set()
             self.dead: list[str] = []
             self.by_key: dict[str, str] = {}
-            self.held = []
+            self.held: list[tuple[object, int]] = []
             self.next_id = 1
 
         @rule(key=st.none() | st.sampled_from(["a", "b", "c"]))
@@ -320,6 +350,7 @@ def test_stateful_against_a_model(redis, ns):
             self.next_id += 1
             self.ready.append(job_id)
             self.attempts[job_id] = 0
+            self.reservations[job_id] = 0
             if key is not None:
                 self.by_key[key] = job_id
 
@@ -337,16 +368,19 @@ def test_stateful_against_a_model(redis, ns):
                 return
             expected = self.ready.popleft()
             self.attempts[expected] += 1
+            self.reservations[expected] += 1
             assert (job.id, job.attempt) == (expected, self.attempts[expected])
             self.leased[expected] = now + lease
-            self.held.append(job)
+            self.held.append((job, self.reservations[expected]))
 
+        def _holds(self, job, reservation: int) -> bool:
+            return job.id in self.leased and self.reservations[job.id] == reservation
+
+        @precondition(lambda self: self.held)
         @rule(data=st.data(), fail=st.booleans())
         def finish(self, data, fail: bool) -> None:
-            if not self.held:
-                return
-            job = data.draw(st.sampled_from(self.held))
-            holds = job.id in self.leased and self.attempts[job.id] == job.attempt
+            job, reservation = data.draw(st.sampled_from(self.held))
+            holds = self._holds(job, reservation)
             if not fail:
                 assert self.queue.ack(job) is holds
                 if holds:
@@ -358,12 +392,33 @@ def test_stateful_against_a_model(redis, ns):
                 assert outcome == "lost"
                 return
             del self.leased[job.id]
-            if job.attempt >= max_attempts:
+            if job.attempt >= self.max_attempts:
                 assert outcome == "dead"
                 self.dead.append(job.id)
             else:
                 assert outcome == "retry"
                 self.delayed[job.id] = self.clock.now() + backoff(job.attempt)
+
+        def _stale(self) -> list:
+            return [job for job, reservation in self.held if not self._holds(job, reservation)]
+
+        @precondition(lambda self: self._stale())
+        @rule(data=st.data())
+        def stale_holder(self, data) -> None:
+            """A worker whose reservation is no longer the latest (reaped, dead-lettered, retried)."""
+            job = data.draw(st.sampled_from(self._stale()))
+            assert self.queue.extend(job) is None
+            assert self.queue.nack(job, "late") == "lost"
+
+        @precondition(lambda self: self.dead)
+        @rule(data=st.data())
+        def retry_dead(self, data) -> None:
+            job_id = data.draw(st.sampled_from(self.dead))
+            assert self.queue.retry_dead(job_id) is True
+            assert self.queue.retry_dead(job_id) is False
+            self.dead.remove(job_id)
+            self.attempts[job_id] = 0
+            self.ready.append(job_id)
 
         @rule(seconds=st.sampled_from([0.5, 1, 2, 5]))
         def advance(self, seconds: float) -> None:
@@ -376,7 +431,7 @@ def test_stateful_against_a_model(redis, ns):
             requeued, dead = [], []
             for job_id in reversed(expired):
                 del self.leased[job_id]
-                if self.attempts[job_id] >= max_attempts:
+                if self.attempts[job_id] >= self.max_attempts:
                     self.dead.append(job_id)
                     dead.append(job_id)
                 else:
@@ -403,7 +458,7 @@ def test_stateful_against_a_model(redis, ns):
             )
             assert accounted == len(self.attempts) == stats["enqueued"]
 
-    run_state_machine_as_test(QueueMachine, settings=settings(max_examples=60, stateful_step_count=40))
+    run_state_machine_as_test(QueueMachine, settings=settings(max_examples=100, stateful_step_count=30))
 
 
 def test_runs_on_redis_cluster_with_a_hash_tag_prefix(redis_cluster_url):

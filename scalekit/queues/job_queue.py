@@ -31,7 +31,9 @@ from redis.cluster import RedisCluster
 from scalekit.clock import Clock, WallClock
 
 # Every script gets all the keys it touches in KEYS (Redis Cluster needs that): the queue's
-# lists and sets, and one hash per job field (payload, attempts, status, error) keyed by job id.
+# lists and sets, and one hash per job field (payload, attempts, lease, status, error) keyed by
+# job id. The lease token counts a job's reservations and only ever grows: only the holder of
+# the latest reservation may ack, nack or extend (attempts cannot serve, retry_dead resets them).
 
 _ENQUEUE = """
 if ARGV[2] ~= '' then
@@ -66,9 +68,10 @@ end
 local id = redis.call('RPOP', KEYS[1])
 if not id then return false end
 local attempts = redis.call('HINCRBY', KEYS[6], id, 1)
+local token = redis.call('HINCRBY', KEYS[7], id, 1)
 redis.call('ZADD', KEYS[3], ARGV[2], id)
 redis.call('HSET', KEYS[4], id, 'leased')
-return {id, redis.call('HGET', KEYS[5], id), attempts}
+return {id, redis.call('HGET', KEYS[5], id), attempts, token}
 """
 
 _HOLDS_LEASE = """
@@ -95,7 +98,7 @@ _NACK = (
 if not holds_lease(KEYS[1], KEYS[5], ARGV[1], ARGV[2]) then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[7], ARGV[1], ARGV[3])
-if tonumber(ARGV[2]) >= tonumber(ARGV[5]) then
+if tonumber(ARGV[6]) >= tonumber(ARGV[5]) then
   redis.call('HSET', KEYS[6], ARGV[1], 'dead')
   redis.call('LPUSH', KEYS[3], ARGV[1])
   redis.call('HINCRBY', KEYS[4], 'dead', 1)
@@ -157,12 +160,14 @@ def has_hash_tag(prefix: str) -> bool:
 
 @dataclass(frozen=True)
 class Job:
-    """A reserved job: its id, payload, which attempt this is (1 = first), and its lease deadline."""
+    """A reserved job: its id, payload, which attempt this is (1 = first), its lease deadline,
+    and the lease token that proves this reservation is the latest one."""
 
     id: str
     payload: Any
     attempt: int
     lease_until: float
+    token: int = 0
 
 
 class JobQueue:
@@ -210,7 +215,7 @@ class JobQueue:
             name: f"{prefix}:{name}"
             for name in (
                 *("seq", "ready", "delayed", "leased", "dead", "idem", "stats"),
-                *("payload", "attempts", "status", "error"),
+                *("payload", "attempts", "lease", "status", "error"),
             )
         }
         self._enqueue = client.register_script(_ENQUEUE)
@@ -254,18 +259,18 @@ class JobQueue:
         lease_until = now + self.lease
         found = self._run(
             self._reserve,
-            ("ready", "delayed", "leased", "status", "payload", "attempts"),
+            ("ready", "delayed", "leased", "status", "payload", "attempts", "lease"),
             repr(now),
             repr(lease_until),
         )
         if not found:
             return None
-        job_id, body, attempt = found
-        return Job(str(job_id), json.loads(body), int(attempt), lease_until)
+        job_id, body, attempt, token = found
+        return Job(str(job_id), json.loads(body), int(attempt), lease_until, int(token))
 
     def ack(self, job: Job) -> bool:
         """Mark ``job`` done. False if this worker no longer holds its lease (it was reaped)."""
-        done = self._run(self._ack, ("leased", "stats", "attempts", "status"), job.id, str(job.attempt))
+        done = self._run(self._ack, ("leased", "stats", "lease", "status"), job.id, str(job.token))
         return bool(done)
 
     def nack(self, job: Job, error: str = "failed") -> str:
@@ -274,12 +279,13 @@ class JobQueue:
         retry_at = self.clock.now() + self.backoff(job.attempt)
         outcome = self._run(
             self._nack,
-            ("leased", "delayed", "dead", "stats", "attempts", "status", "error"),
+            ("leased", "delayed", "dead", "stats", "lease", "status", "error"),
             job.id,
-            str(job.attempt),
+            str(job.token),
             str(error)[:500],
             repr(retry_at),
             self.max_attempts,
+            job.attempt,
         )
         return {0: "lost", 1: "retry", 2: "dead"}[int(outcome)]
 
@@ -289,8 +295,8 @@ class JobQueue:
         if not (seconds > 0 and math.isfinite(seconds)):
             raise ValueError(f"a lease extension must be a finite number of seconds > 0, got {seconds}")
         lease_until = self.clock.now() + seconds
-        renewed = self._run(self._extend, ("leased", "attempts"), job.id, str(job.attempt), repr(lease_until))
-        return Job(job.id, job.payload, job.attempt, lease_until) if renewed else None
+        renewed = self._run(self._extend, ("leased", "lease"), job.id, str(job.token), repr(lease_until))
+        return Job(job.id, job.payload, job.attempt, lease_until, job.token) if renewed else None
 
     def reap(self) -> tuple[list[str], list[str]]:
         """Take back jobs whose lease ran out (their worker crashed or hung).
@@ -344,7 +350,9 @@ class JobQueue:
         return [self.info(job_id) for job_id in reversed(ids)]
 
     def retry_dead(self, job_id: str) -> bool:
-        """Give a dead job a fresh set of attempts (after fixing its cause); False if it is not dead."""
+        """Give a dead job a fresh set of attempts (after fixing its cause); False if it is not dead.
+
+        Its lease token is kept, so a worker still holding an old reservation stays locked out."""
         return bool(self._run(self._retry_dead, ("dead", "ready", "status", "attempts"), str(job_id)))
 
     def _run(self, script: Any, key_names: tuple[str, ...], *args: Any) -> Any:
