@@ -94,6 +94,22 @@ def test_duplicate_run_after_a_slow_handler(redis, ns, queue, clock, idempotent,
     assert queue.stats()["acked"] == 1 and queue.pending() == 0
 
 
+def test_an_ack_resent_after_a_dropped_connection_still_counts_as_done(queue):
+    """redis-py retries a command whose reply was lost; the ack had already succeeded, so
+    the second one must not turn a finished job into "lost"."""
+    run_ack = queue._ack
+
+    def ack_sent_twice(**kwargs):
+        run_ack(**kwargs)
+        return run_ack(**kwargs)
+
+    queue._ack = ack_sent_twice
+    queue.enqueue("receipt")
+    worker = Worker(queue, lambda job: None)
+    assert worker.step().result == "done"
+    assert worker.counts["lost"] == 0 and queue.stats()["acked"] == 1
+
+
 def test_bad_worker_settings(queue):
     with pytest.raises(ValueError, match="poll must be > 0"):
         Worker(queue, lambda job: None, poll=0)

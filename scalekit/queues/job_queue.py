@@ -84,7 +84,11 @@ end
 _ACK = (
     _HOLDS_LEASE
     + """
-if not holds_lease(KEYS[1], KEYS[3], ARGV[1], ARGV[2]) then return 0 end
+if not holds_lease(KEYS[1], KEYS[3], ARGV[1], ARGV[2]) then
+  local done = redis.call('HGET', KEYS[4], ARGV[1]) == 'done'
+  if done and redis.call('HGET', KEYS[3], ARGV[1]) == ARGV[2] then return 1 end
+  return 0
+end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], 'done')
 redis.call('HINCRBY', KEYS[2], 'acked', 1)
@@ -269,7 +273,10 @@ class JobQueue:
         return Job(str(job_id), json.loads(body), int(attempt), lease_until, int(token))
 
     def ack(self, job: Job) -> bool:
-        """Mark ``job`` done. False if this worker no longer holds its lease (it was reaped)."""
+        """Mark ``job`` done. False if this worker no longer holds its lease (it was reaped).
+
+        Acking the same reservation again returns True and changes nothing, so a client that
+        re-sends an ack after a dropped connection does not see its finished job as lost."""
         done = self._run(self._ack, ("leased", "stats", "lease", "status"), job.id, str(job.token))
         return bool(done)
 
