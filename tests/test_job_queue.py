@@ -183,6 +183,22 @@ def test_job_that_keeps_crashing_workers_is_dead_lettered_by_the_reaper(redis, n
     assert queue.dead_letters()[0]["error"] == "lease expired on attempt 2"
 
 
+def test_reaper_dead_letters_a_job_whose_record_was_deleted(redis, ns, clock):
+    """One leased job with no record must not abort the reaper for every other job."""
+    queue = make_queue(redis, ns, clock)
+    orphan = queue.enqueue("orphan")
+    crashed = queue.enqueue("crashed")
+    assert [queue.reserve().id, queue.reserve().id] == [orphan, crashed]
+    for field in ("payload", "attempts", "lease", "status", "error"):
+        redis.hdel(queue.keys[field], orphan)
+    clock.advance(10)
+    assert queue.reap() == ([crashed], [orphan])
+    assert queue.dead_letters() == [
+        {"id": orphan, "status": "dead", "attempts": 0, "payload": None, "error": "job record missing"}
+    ]
+    assert queue.reserve().id == crashed
+
+
 def test_extend_keeps_a_long_job_leased(redis, ns, clock):
     queue = make_queue(redis, ns, clock)
     queue.enqueue("transcode")

@@ -131,9 +131,15 @@ for i = #expired, 1, -1 do
   local id = expired[i]
   redis.call('ZREM', KEYS[1], id)
   local attempts = tonumber(redis.call('HGET', KEYS[5], id))
-  if attempts >= tonumber(ARGV[2]) then
+  local reason = nil
+  if not attempts then
+    reason = 'job record missing'
+  elseif attempts >= tonumber(ARGV[2]) then
+    reason = 'lease expired on attempt ' .. attempts
+  end
+  if reason then
     redis.call('HSET', KEYS[6], id, 'dead')
-    redis.call('HSET', KEYS[7], id, 'lease expired on attempt ' .. attempts)
+    redis.call('HSET', KEYS[7], id, reason)
     redis.call('LPUSH', KEYS[3], id)
     redis.call('HINCRBY', KEYS[4], 'dead', 1)
     table.insert(dead, id)
@@ -309,7 +315,8 @@ class JobQueue:
         """Take back jobs whose lease ran out (their worker crashed or hung).
 
         Returns ``(requeued, dead)`` job ids: requeued jobs go to the front of the line;
-        a job that has already used all its attempts goes to the dead-letter list.
+        a job that has already used all its attempts, or whose record was deleted, goes to
+        the dead-letter list.
         """
         requeued, dead = self._run(
             self._reap,
