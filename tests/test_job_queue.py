@@ -318,7 +318,6 @@ def test_redis_cluster_needs_a_hash_tag_in_the_prefix(redis_cluster_url):
             JobQueue(client)
         with pytest.raises(ValueError, match=r"got 'app:\{\}:jobs'"):
             JobQueue(client, "app:{}:jobs")
-        assert client.keys("jobs:*") == [], "the refused queue wrote nothing"
     finally:
         client.close()
 
