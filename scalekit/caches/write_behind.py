@@ -30,7 +30,7 @@ from typing import Any
 
 import redis
 
-from scalekit.caches._ttl import ttl_ms
+from scalekit.caches._ttl import FILL_IF_UNCHANGED, ttl_ms
 from scalekit.caches.store import Change, ProductStore, StoreUnavailable, check_key, check_product
 from scalekit.clock import Clock, RealClock
 
@@ -62,13 +62,6 @@ _BURY = """
 local current = redis.call('HGET', KEYS[2], ARGV[1])
 if current and string.sub(current, 1, #ARGV[3] + 1) == ARGV[3] .. ' ' then redis.call('DEL', KEYS[3]) end
 return redis.call('XADD', KEYS[1], '*', 'k', ARGV[1], 'p', ARGV[2], 'version', ARGV[3], 'error', ARGV[4])
-"""
-_FILL = """
-if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
-if tonumber(ARGV[3]) > 0 then
-  return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3], 'NX') and 1 or 0
-end
-return redis.call('SET', KEYS[1], ARGV[2], 'NX') and 1 or 0
 """
 
 
@@ -122,7 +115,7 @@ class WriteBehind:
         self.dead_key = f"{prefix}:dead"
         self._record = cache.register_script(_RECORD)
         self._acknowledge = cache.register_script(_ACKNOWLEDGE)
-        self._fill = cache.register_script(_FILL)
+        self._fill = cache.register_script(FILL_IF_UNCHANGED)
         self._bury = cache.register_script(_BURY)
         self.closed = False
         self.batches = self.flushed = self.coalesced = self.skipped = self.retries = self.refused = 0

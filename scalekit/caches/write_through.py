@@ -21,7 +21,7 @@ from typing import Any
 
 import redis
 
-from scalekit.caches._ttl import ttl_ms
+from scalekit.caches._ttl import FILL_IF_UNCHANGED, ttl_ms
 from scalekit.caches.store import ProductStore, check_key, check_product
 
 _PUBLISH = """
@@ -38,13 +38,6 @@ return 1
 _INVALIDATE = """
 redis.call('INCR', KEYS[2])
 return redis.call('DEL', KEYS[1])
-"""
-_FILL = """
-if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
-if tonumber(ARGV[3]) > 0 then
-  return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3], 'NX') and 1 or 0
-end
-return redis.call('SET', KEYS[1], ARGV[2], 'NX') and 1 or 0
 """
 
 
@@ -66,7 +59,7 @@ class WriteThrough:
         self.cache, self.store, self.prefix, self.ttl = cache, store, prefix, ttl
         self._publish = cache.register_script(_PUBLISH)
         self._invalidate = cache.register_script(_INVALIDATE)
-        self._fill = cache.register_script(_FILL)
+        self._fill = cache.register_script(FILL_IF_UNCHANGED)
         self.hits = self.misses = 0
 
     def key(self, key: int) -> str:
