@@ -7,6 +7,7 @@ test checks they are up to date.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +17,9 @@ import pandas as pd
 
 from scalekit import workload
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+# The repository's data/ folder (scalekit is installed editable by `make` and Binder);
+# SCALEKIT_DATA points elsewhere, e.g. for a non-editable install.
+DATA_DIR = Path(os.environ.get("SCALEKIT_DATA") or Path(__file__).resolve().parent.parent / "data")
 TRAFFIC_SEED = 20261128
 FOLLOWERS_SEED = 20261129
 
@@ -48,7 +51,10 @@ def load(name: str, directory: Path = DATA_DIR) -> pd.DataFrame:
         raise ValueError(f"unknown data file {name!r}; the course ships {sorted(FILES)}")
     path = directory / name
     if not path.exists():
-        raise FileNotFoundError(f"{name} is missing from {directory.name}/; run `make data` to create it")
+        raise FileNotFoundError(
+            f"{name} is not in {directory}: run `make data` in the course repository, "
+            "or set SCALEKIT_DATA to the folder that holds the course's data files"
+        )
     return pd.read_csv(path)
 
 
