@@ -93,8 +93,13 @@ def refresh(directory: Path = NOTEBOOK_DIR, readme: Path | None = README) -> lis
     return changed
 
 
-def execute(path: Path, timeout: int = 600) -> float:
-    """Run ``path`` top to bottom in a fresh ``python3`` kernel, save outputs in place; return seconds."""
+def execute(path: Path, timeout: int = 120) -> float:
+    """Run ``path`` top to bottom in a fresh ``python3`` kernel, save outputs in place; return seconds.
+
+    ``timeout`` bounds each cell and also nbclient's wait for the kernel's first reply,
+    which is occasionally lost at start-up: the run then goes on after the timeout, so
+    keep it short (every cell of the course runs in seconds).
+    """
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
