@@ -26,7 +26,7 @@ lab: $(VENV)/.installed
 	@echo "Starting JupyterLab: open the http://127.0.0.1:...?token=... link it prints below;"
 	@echo "it opens notebooks/00_start_here.ipynb. Stop it with Ctrl-C."
 	$(BIN)/jupyter lab --no-browser --ip 127.0.0.1 --port $(PORT) $(ROOT_FLAG) \
-		--ServerApp.root_dir=. --ServerApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
+		--ServerApp.root_dir=. --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb
 
 test: $(VENV)/.installed
 	$(BIN)/ruff check scalekit tests benchmarks notebooks
