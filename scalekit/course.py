@@ -53,7 +53,7 @@ def navigation_line(paths: list[Path], index: int) -> str:
     parts.append(f"[contents]({paths[0].name}#Contents)")
     if index + 1 < len(paths):
         parts.append(f"[{_short(paths[index + 1])} →]({paths[index + 1].name})")
-    return NAV_MARK + " " + " | ".join(parts)
+    return " | ".join(parts) + " " + NAV_MARK  # a comment that opens a line would hide the links
 
 
 def contents_table(paths: list[Path], link_dir: str = "") -> str:
@@ -73,7 +73,7 @@ def refresh(directory: Path = NOTEBOOK_DIR, readme: Path | None = README) -> lis
         before = path.read_text()
         notebook = nbformat.read(path, as_version=4)
         title_cell = notebook.cells[0]
-        lines = [line for line in title_cell.source.splitlines() if not line.startswith(NAV_MARK)]
+        lines = [line for line in title_cell.source.splitlines() if NAV_MARK not in line]
         while lines and not lines[-1].strip():
             lines.pop()
         title_cell.source = "\n".join([*lines, "", navigation_line(paths, index)])
