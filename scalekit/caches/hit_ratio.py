@@ -13,7 +13,7 @@ after its last request, where ``T`` solves ``sum(1 - exp(-p * T)) = capacity``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -127,17 +127,7 @@ def che_size_for_hit_ratio(popularity: Sequence[float] | np.ndarray, target: flo
     def hit_ratio(t: float) -> float:
         return float(np.sum(p * -np.expm1(-p * t)))
 
-    low, high = 0.0, 1.0
-    while hit_ratio(high) < target:
-        low, high = high, high * 2.0
-    for _ in range(200):
-        middle = 0.5 * (low + high)
-        if hit_ratio(middle) < target:
-            low = middle
-        else:
-            high = middle
-        if high - low <= 1e-12 * high:
-            break
+    _, high = _bracket_root(hit_ratio, target)
     return float(np.sum(-np.expm1(-p * high)))
 
 
@@ -150,18 +140,24 @@ def characteristic_time(popularity: np.ndarray, capacity: float) -> float:
     def occupancy(t: float) -> float:
         return float(np.sum(-np.expm1(-p * t)))
 
+    low, high = _bracket_root(occupancy, capacity)
+    return 0.5 * (low + high)
+
+
+def _bracket_root(increasing: Callable[[float], float], target: float) -> tuple[float, float]:
+    """A tight ``(low, high)`` with ``increasing(low) < target <= increasing(high)`` (double, then bisect)."""
     low, high = 0.0, 1.0
-    while occupancy(high) < capacity:
+    while increasing(high) < target:
         low, high = high, high * 2.0
     for _ in range(200):
         middle = 0.5 * (low + high)
-        if occupancy(middle) < capacity:
+        if increasing(middle) < target:
             low = middle
         else:
             high = middle
         if high - low <= 1e-12 * high:
             break
-    return 0.5 * (low + high)
+    return low, high
 
 
 def _count_greater_in_prefix(values: np.ndarray, ends: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
