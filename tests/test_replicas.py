@@ -351,3 +351,53 @@ def test_capacity_model_agrees_with_router_counts() -> None:
 def test_capacity_model_rejects_bad_input(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         replica_capacity(**kwargs)
+
+
+def test_capacity_with_writes_given_as_a_rate() -> None:
+    """A scenario that fixes writes/s: reads grow with the replicas, writes stay put."""
+    fixed = replica_capacity(20, node_capacity=15_000.0, write_rate=10_000.0, apply_cost=0.0)
+    assert (fixed.reads, fixed.writes, fixed.total) == pytest.approx((300_000.0, 10_000.0, 310_000.0))
+    assert fixed.bottleneck == "replicas"
+    replayed = replica_capacity(4, node_capacity=100.0, write_rate=30.0, apply_cost=1.0)
+    assert replayed.reads == pytest.approx(4 * (100.0 - 30.0)) and replayed.total == pytest.approx(310.0)
+    alone = replica_capacity(0, node_capacity=100.0, write_rate=30.0)
+    assert (alone.total, alone.reads, alone.bottleneck) == (100.0, 70.0, "single node")
+    assert replica_capacity(3, node_capacity=10.0, write_rate=np.float64(10.0), apply_cost=0).reads == 30.0
+    totals = [
+        replica_capacity(n, node_capacity=50.0, write_rate=20.0, apply_cost=0.5).total for n in range(30)
+    ]
+    assert all(b > a for a, b in itertools.pairwise(totals[1:]))
+
+
+def test_write_rate_mode_agrees_with_write_fraction_at_the_same_mix() -> None:
+    by_share = replica_capacity(5, node_capacity=1000.0, write_fraction=0.05, apply_cost=0.5)
+    by_rate = replica_capacity(5, node_capacity=1000.0, write_rate=by_share.writes, apply_cost=0.5)
+    assert by_rate.total == pytest.approx(by_share.total)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"write_rate": 101.0}, "more than the primary can run"),
+        ({"write_rate": 60.0, "apply_cost": 2.0}, "fall further behind"),
+        ({"write_rate": 10.0, "write_fraction": 0.1}, "not both"),
+        ({"write_rate": -1.0}, "write_rate must be"),
+        ({"write_rate": math.nan}, "write_rate must be"),
+        ({"write_rate": math.inf}, "write_rate must be"),
+        ({"write_rate": "10"}, "write_rate must be a number"),
+        ({"write_rate": True}, "write_rate must be a number"),
+        ({"node_capacity": math.inf}, "node_capacity must be"),
+        ({"node_capacity": "100"}, "node_capacity must be a number"),
+        ({"write_fraction": "0.1"}, "write_fraction must be a number"),
+        ({"apply_cost": math.nan}, "apply_cost must be"),
+    ],
+)
+def test_capacity_rejects_impossible_writes(options: dict, message: str) -> None:
+    settings = {"node_capacity": 100.0, **options}
+    with pytest.raises(ValueError, match=message):
+        replica_capacity(3, **settings)
+
+
+def test_single_node_cannot_take_more_writes_than_it_runs() -> None:
+    with pytest.raises(ValueError, match="single node"):
+        replica_capacity(0, node_capacity=5.0, write_rate=6.0)
