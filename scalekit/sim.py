@@ -117,3 +117,89 @@ def fluid_backlog(arrival_rate: np.ndarray, capacity: np.ndarray | float, step: 
         waiting = max(0.0, waiting + (offered - served) * step)
         backlog[index] = waiting
     return backlog
+
+
+def _fluid_curves(arrival_rate: np.ndarray, capacity: np.ndarray | float, step: float):
+    """Knots of the cumulative arrival and departure curves of a fluid FIFO queue."""
+    arrivals = np.asarray(arrival_rate, dtype=float)
+    if arrivals.ndim != 1 or arrivals.size == 0:
+        raise ValueError("arrival_rate must be a non-empty 1-D array of rates per second")
+    capacities = np.broadcast_to(np.asarray(capacity, dtype=float), arrivals.shape)
+    if not (np.isfinite(arrivals).all() and np.isfinite(capacities).all()):
+        raise ValueError("arrival rates and capacities must be finite numbers (no NaN or inf)")
+    if (arrivals < 0).any() or (capacities < 0).any():
+        raise ValueError("arrival rates and capacities must be >= 0")
+    if not (np.isfinite(step) and step > 0):
+        raise ValueError(f"step must be > 0 seconds, got {step}")
+    arrived = np.concatenate([[0.0], np.cumsum(arrivals * step)])
+    times, departed = [0.0], [0.0]
+    backlog = 0.0
+    for index, (offered, served) in enumerate(zip(arrivals.tolist(), capacities.tolist(), strict=True)):
+        start = index * step
+        if backlog > 0 and served > offered:
+            drained_after = backlog / (served - offered)
+            if drained_after < step:  # the queue empties inside the step, then keeps pace with arrivals
+                times.append(start + drained_after)
+                departed.append(departed[-1] + served * drained_after)
+        backlog = max(0.0, backlog + (offered - served) * step)
+        times.append(start + step)
+        departed.append(max(departed[-1], arrived[index + 1] - backlog))
+    return arrived, np.asarray(times), np.asarray(departed), capacities
+
+
+def fifo_wait(
+    arrival_rate: np.ndarray,
+    capacity: np.ndarray | float,
+    step: float = 60.0,
+    at: np.ndarray | None = None,
+) -> np.ndarray:
+    """How long a request arriving at each time in ``at`` waits in a FIFO queue, in seconds.
+
+    The same fluid model as :func:`fluid_backlog` (rates per second, piecewise constant
+    over steps of ``step`` seconds), but it answers the question a user asks: a request
+    that joins the queue leaves once everything ahead of it has been served, *at the
+    capacity of the moments that follow*. Dividing the backlog by the capacity of the
+    moment it arrives overstates the wait whenever capacity is ramping up. ``at``
+    defaults to the start of each step. Work still queued when the trace ends is served
+    at the last step's capacity (an infinite wait if that is zero).
+    """
+    arrived, times, departed, capacities = _fluid_curves(arrival_rate, capacity, step)
+    horizon = len(arrived) - 1
+    instants = np.arange(horizon) * float(step) if at is None else np.asarray(at, dtype=float)
+    if not np.isfinite(instants).all() or (instants < 0).any() or (instants > horizon * step).any():
+        raise ValueError(f"times in `at` must lie within the trace, 0..{horizon * step:g} seconds")
+    boundaries = np.arange(horizon + 1) * float(step)
+    joined = np.interp(instants, boundaries, arrived)
+    scale = max(1.0, float(arrived[-1]))
+    waits = np.empty_like(instants)
+    for index, (instant, target) in enumerate(zip(instants.tolist(), joined.tolist(), strict=True)):
+        if target - np.interp(instant, times, departed) <= 1e-9 * scale:
+            waits[index] = 0.0
+            continue
+        knot = int(np.searchsorted(departed, target - 1e-12 * scale, side="left"))
+        if knot >= len(departed):
+            last = float(capacities[-1])
+            leave = times[-1] + (target - departed[-1]) / last if last > 0 else np.inf
+        else:
+            rise = departed[knot] - departed[knot - 1]
+            share = (target - departed[knot - 1]) / rise if rise > 0 else 1.0
+            leave = times[knot - 1] + min(1.0, max(0.0, share)) * (times[knot] - times[knot - 1])
+        waits[index] = max(0.0, leave - instant)
+    return waits
+
+
+def worst_fifo_wait(arrival_rate: np.ndarray, capacity: np.ndarray | float, step: float = 60.0) -> float:
+    """The longest any request waits in :func:`fifo_wait`'s fluid FIFO queue, in seconds.
+
+    The wait is piecewise linear in the arrival time, so its maximum sits at a step
+    boundary or at an arrival that leaves exactly when the departure curve bends;
+    both kinds of instant are checked.
+    """
+    arrived, _, departed, _ = _fluid_curves(arrival_rate, capacity, step)
+    boundaries = np.arange(len(arrived)) * float(step)
+    knots = np.clip(np.searchsorted(arrived, departed, side="left"), 1, len(arrived) - 1)
+    rise = arrived[knots] - arrived[knots - 1]
+    share = np.divide(departed - arrived[knots - 1], rise, out=np.ones_like(rise), where=rise > 0)
+    bends = boundaries[knots - 1] + np.clip(share, 0.0, 1.0) * float(step)
+    candidates = np.unique(np.concatenate([boundaries, bends]))
+    return float(fifo_wait(arrival_rate, capacity, step, at=candidates).max())

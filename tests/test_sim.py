@@ -66,3 +66,71 @@ def test_bad_input():
         sim.fifo_pool(np.array([1.0, 0.0]), np.array([1.0, 1.0]))
     with pytest.raises(ValueError, match="server count"):
         sim.fifo_pool(np.array([0.0]), np.array([1.0]), servers=0)
+
+
+def _evenly_spaced_arrivals(rates: np.ndarray, step: float) -> np.ndarray:
+    """Requests arriving at each step's rate, spread evenly over the step."""
+    times = []
+    for index, rate in enumerate(rates):
+        count = int(round(rate * step))
+        times.extend(index * step + (np.arange(count) + 0.5) * step / max(count, 1))
+    return np.asarray(times)
+
+
+def _waits_at_varying_capacity(arrivals: np.ndarray, capacity: np.ndarray, step: float) -> np.ndarray:
+    """One server working at ``capacity[t]`` requests per second, requests served in order."""
+    boundaries = np.arange(len(capacity) + 1) * step
+    work_done = np.concatenate([[0.0], np.cumsum(capacity * step)])
+    waits, free_at = np.empty_like(arrivals), 0.0
+    for index, arrive in enumerate(arrivals):
+        start = max(arrive, free_at)
+        waits[index] = start - arrive
+        free_at = np.interp(np.interp(start, boundaries, work_done) + 1.0, work_done, boundaries)
+    return waits
+
+
+def test_fifo_wait_by_hand():
+    rates = np.array([10.0, 30.0, 30.0, 10.0, 0.0, 0.0])
+    assert sim.fifo_wait(rates, 20.0, step=1.0).tolist() == [0.0, 0.0, 0.5, 1.0, 0.5, 0.0]
+    assert sim.worst_fifo_wait(rates, 20.0, step=1.0) == 1.0
+
+
+def test_fifo_wait_matches_a_fifo_server_at_constant_capacity():
+    rng = np.random.default_rng(11)
+    rates = rng.choice([40.0, 80.0, 160.0], size=12)
+    arrivals = _evenly_spaced_arrivals(rates, 1.0)
+    run = sim.fifo_pool(arrivals, np.full(arrivals.size, 1 / 100), servers=1)
+    fluid = sim.fifo_wait(rates, 100.0, step=1.0, at=arrivals)
+    np.testing.assert_allclose(run.waits, fluid, atol=0.03)
+    assert sim.worst_fifo_wait(rates, 100.0, step=1.0) == pytest.approx(run.waits.max(), abs=0.03)
+
+
+def test_fifo_wait_follows_ramping_capacity_and_is_below_backlog_over_capacity():
+    rates = np.full(20, 100.0)
+    capacity = np.linspace(20.0, 200.0, 20)
+    arrivals = _evenly_spaced_arrivals(rates, 1.0)
+    reference = _waits_at_varying_capacity(arrivals, capacity, 1.0)
+    fluid = sim.fifo_wait(rates, capacity, step=1.0, at=arrivals)
+    np.testing.assert_allclose(fluid, reference, atol=0.05)
+    backlog_over_capacity = (sim.fluid_backlog(rates, capacity, step=1.0) / capacity).max()
+    assert sim.worst_fifo_wait(rates, capacity, step=1.0) < backlog_over_capacity
+
+
+def test_fifo_wait_serves_leftover_work_at_the_last_capacity():
+    assert sim.fifo_wait(np.array([0.0, 30.0]), np.array([10.0, 10.0]), step=1.0, at=[2.0]).tolist() == [2.0]
+    assert sim.fifo_wait(np.array([0.0, 30.0]), np.array([10.0, 0.0]), step=1.0, at=[2.0])[0] == np.inf
+
+
+@pytest.mark.parametrize(
+    ("rates", "capacity", "step", "at"),
+    [
+        ([], 1.0, 1.0, None),
+        ([1.0, np.nan], 1.0, 1.0, None),
+        ([1.0], -1.0, 1.0, None),
+        ([1.0], 1.0, 0.0, None),
+        ([1.0], 1.0, 1.0, [5.0]),
+    ],
+)
+def test_fifo_wait_refuses_bad_input(rates, capacity, step, at):
+    with pytest.raises(ValueError):
+        sim.fifo_wait(np.asarray(rates, dtype=float), capacity, step=step, at=at)
