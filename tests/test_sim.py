@@ -72,7 +72,7 @@ def _evenly_spaced_arrivals(rates: np.ndarray, step: float) -> np.ndarray:
     """Requests arriving at each step's rate, spread evenly over the step."""
     times = []
     for index, rate in enumerate(rates):
-        count = int(round(rate * step))
+        count = round(float(rate) * step)
         times.extend(index * step + (np.arange(count) + 0.5) * step / max(count, 1))
     return np.asarray(times)
 
