@@ -502,3 +502,76 @@ def test_runs_on_redis_cluster_with_a_hash_tag_prefix(redis_cluster_url):
         for key in client.scan_iter(match=f"{prefix}*"):
             client.delete(key)
         client.close()
+
+
+def test_max_backlog_refuses_new_jobs_with_queue_full(redis, ns, clock):
+    """A bounded queue says no (the 429/503 of a web service) instead of growing without end:
+    every unfinished job counts (ready, waiting to retry, leased), finishing one makes room,
+    and a duplicate idempotency key is answered even when the queue is full."""
+    from scalekit.queues import QueueFull
+
+    queue = make_queue(redis, ns, clock, max_backlog=3)
+    first = queue.enqueue("a", key="order-1")
+    queue.enqueue("b", delay=5)
+    queue.enqueue("c")
+    with pytest.raises(QueueFull, match=r"is full: 3 unfinished jobs \(max_backlog=3\)") as refused:
+        queue.enqueue("d")
+    assert (refused.value.backlog, refused.value.max_backlog) == (3, 3)
+    assert queue.enqueue("a again", key="order-1") == first
+    job = queue.reserve()
+    with pytest.raises(QueueFull):
+        queue.enqueue("d")
+    assert queue.nack(job, "flaky") == "retry"
+    with pytest.raises(QueueFull):
+        queue.enqueue("d")
+    stats = queue.stats()
+    assert (stats["enqueued"], stats["refused"], queue.pending()) == (3, 3, 3)
+    assert queue.ack(queue.reserve())
+    assert queue.enqueue("d") == "4"
+    assert queue.pending() == 3
+
+
+def test_max_backlog_holds_under_concurrent_producers(redis, ns):
+    """Producers racing from threads never push the backlog past the limit (the check and
+    the push are one script)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scalekit.queues import QueueFull
+
+    queue = JobQueue(redis, ns.prefix, max_backlog=25)
+
+    def produce(n: int) -> int:
+        accepted = 0
+        for i in range(20):
+            try:
+                queue.enqueue({"producer": n, "i": i})
+                accepted += 1
+            except QueueFull:
+                pass
+        return accepted
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        accepted = sum(pool.map(produce, range(4)))
+    assert accepted == 25 == queue.pending()
+    assert queue.stats()["refused"] == 80 - 25
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, float("nan"), "10"])
+def test_max_backlog_must_be_a_positive_whole_number(redis, ns, clock, bad):
+    with pytest.raises(ValueError, match="max_backlog must be a whole number >= 1 or None"):
+        make_queue(redis, ns, clock, max_backlog=bad)
+
+
+def test_retry_dead_respects_max_backlog(redis, ns, clock):
+    from scalekit.queues import QueueFull
+
+    queue = make_queue(redis, ns, clock, max_attempts=1, max_backlog=1)
+    poison = queue.enqueue("poison")
+    assert queue.nack(queue.reserve(), "boom") == "dead"
+    queue.enqueue("next")
+    with pytest.raises(QueueFull, match="max_backlog=1"):
+        queue.retry_dead(poison)
+    assert queue.info(poison)["status"] == "dead" and queue.stats()["dead"] == 1
+    assert queue.ack(queue.reserve())
+    assert queue.retry_dead(poison) is True
+    assert queue.retry_dead("no-such-job") is False

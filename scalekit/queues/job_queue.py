@@ -43,6 +43,13 @@ if ARGV[2] ~= '' then
     return {existing, 0}
   end
 end
+if ARGV[5] ~= '' then
+  local backlog = redis.call('LLEN', KEYS[2]) + redis.call('ZCARD', KEYS[3]) + redis.call('ZCARD', KEYS[9])
+  if backlog >= tonumber(ARGV[5]) then
+    redis.call('HINCRBY', KEYS[5], 'refused', 1)
+    return {tostring(backlog), -1}
+  end
+end
 local id = tostring(redis.call('INCR', KEYS[1]))
 redis.call('HSET', KEYS[6], id, ARGV[1])
 redis.call('HSET', KEYS[7], id, '0')
@@ -154,7 +161,12 @@ return {requeued, dead}
 """
 
 _RETRY_DEAD = """
-if redis.call('LREM', KEYS[1], 0, ARGV[1]) == 0 then return 0 end
+if redis.call('LPOS', KEYS[1], ARGV[1]) == false then return 0 end
+if ARGV[2] ~= '' then
+  local backlog = redis.call('LLEN', KEYS[2]) + redis.call('ZCARD', KEYS[5]) + redis.call('ZCARD', KEYS[6])
+  if backlog >= tonumber(ARGV[2]) then return -backlog - 1 end
+end
+redis.call('LREM', KEYS[1], 0, ARGV[1])
 redis.call('HSET', KEYS[3], ARGV[1], 'ready')
 redis.call('HSET', KEYS[4], ARGV[1], '0')
 redis.call('LPUSH', KEYS[2], ARGV[1])
@@ -166,6 +178,21 @@ def has_hash_tag(prefix: str) -> bool:
     """True if ``prefix`` holds a Redis Cluster hash tag: a non-empty ``{...}`` (the first one counts)."""
     start = prefix.find("{")
     return start != -1 and prefix.find("}", start + 1) > start + 1
+
+
+class QueueFull(Exception):
+    """``enqueue`` refused a job because the queue already holds ``max_backlog`` unfinished jobs.
+
+    This is back-pressure, the 429/503 of a web service: tell the caller to come back later
+    (or shed the request) rather than let the backlog, and every job's wait, grow without bound.
+    """
+
+    def __init__(self, prefix: str, backlog: int, max_backlog: int) -> None:
+        self.prefix, self.backlog, self.max_backlog = prefix, backlog, max_backlog
+        super().__init__(
+            f"queue {prefix!r} is full: {backlog} unfinished jobs (max_backlog={max_backlog}); "
+            "refuse the request (HTTP 429 or 503) or try again after some jobs finish"
+        )
 
 
 @dataclass(frozen=True)
@@ -187,6 +214,10 @@ class JobQueue:
     a failed job waits ``backoff(attempt)`` seconds (``base_backoff`` doubling per attempt,
     capped at ``max_backoff``; with ``rng``, a random "full jitter" share of it) and after
     ``max_attempts`` attempts goes to the dead-letter list.
+
+    ``max_backlog`` (optional) bounds the unfinished jobs (ready, waiting to retry, or leased):
+    ``enqueue`` beyond it raises ``QueueFull``. The count and the push are one script, so
+    racing producers can never take the backlog past the bound.
     """
 
     def __init__(
@@ -200,6 +231,7 @@ class JobQueue:
         max_backoff: float = 300.0,
         clock: Clock | None = None,
         rng: np.random.Generator | None = None,
+        max_backlog: int | None = None,
     ) -> None:
         if not isinstance(prefix, str) or not prefix:
             raise ValueError(f"prefix must be a non-empty string, got {prefix!r}")
@@ -211,6 +243,9 @@ class JobQueue:
             raise ValueError(
                 f"backoff needs 0 <= base_backoff <= max_backoff, got {base_backoff} and {max_backoff}"
             )
+        whole = isinstance(max_backlog, (int, np.integer)) and not isinstance(max_backlog, bool)
+        if max_backlog is not None and not (whole and max_backlog >= 1):
+            raise ValueError(f"max_backlog must be a whole number >= 1 or None, got {max_backlog!r}")
         if isinstance(client, RedisCluster) and not has_hash_tag(prefix):
             raise ValueError(
                 "on Redis Cluster the queue prefix needs a {hash tag} so all its keys share a slot, "
@@ -221,6 +256,7 @@ class JobQueue:
         self.base_backoff, self.max_backoff = float(base_backoff), float(max_backoff)
         self.clock: Clock = clock if clock is not None else WallClock()
         self.rng = rng
+        self.max_backlog = None if max_backlog is None else int(max_backlog)
         self.keys = {
             name: f"{prefix}:{name}"
             for name in (
@@ -242,7 +278,8 @@ class JobQueue:
         The key makes retried submissions harmless: a client that enqueues, times out and
         enqueues again with the same key creates one job, not two (the first payload wins).
         Keys are remembered as long as the queue's keys exist. ``delay`` (seconds) holds
-        the job back before any worker can reserve it.
+        the job back before any worker can reserve it. Raises ``QueueFull`` when the queue
+        already holds ``max_backlog`` unfinished jobs (a known key is still answered).
         """
         if key is not None and (not isinstance(key, str) or not key):
             raise ValueError(f"an idempotency key must be a non-empty string or None, got {key!r}")
@@ -253,14 +290,17 @@ class JobQueue:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"a job payload must be JSON-serialisable ({exc})") from None
         now = self.clock.now()
-        job_id, _ = self._run(
+        job_id, created = self._run(
             self._enqueue,
-            ("seq", "ready", "delayed", "idem", "stats", "payload", "attempts", "status"),
+            ("seq", "ready", "delayed", "idem", "stats", "payload", "attempts", "status", "leased"),
             body,
             key or "",
             repr(now),
             repr(now + delay),
+            "" if self.max_backlog is None else self.max_backlog,
         )
+        if int(created) < 0:
+            raise QueueFull(self.prefix, int(job_id), self.max_backlog or 0)
         return str(job_id)
 
     def reserve(self) -> Job | None:
@@ -366,8 +406,14 @@ class JobQueue:
     def retry_dead(self, job_id: str) -> bool:
         """Give a dead job a fresh set of attempts (after fixing its cause); False if it is not dead.
 
-        Its lease token is kept, so a worker still holding an old reservation stays locked out."""
-        return bool(self._run(self._retry_dead, ("dead", "ready", "status", "attempts"), str(job_id)))
+        Its lease token is kept, so a worker still holding an old reservation stays locked out.
+        Raises ``QueueFull`` if the queue already holds ``max_backlog`` unfinished jobs."""
+        limit = "" if self.max_backlog is None else self.max_backlog
+        keys = ("dead", "ready", "status", "attempts", "delayed", "leased")
+        outcome = int(self._run(self._retry_dead, keys, str(job_id), limit))
+        if outcome < 0:
+            raise QueueFull(self.prefix, -outcome - 1, self.max_backlog or 0)
+        return bool(outcome)
 
     def _run(self, script: Any, key_names: tuple[str, ...], *args: Any) -> Any:
         """Run a Lua ``script`` with the queue keys named in ``key_names`` as its KEYS."""
@@ -383,7 +429,7 @@ class JobQueue:
             pipe.hgetall(self.keys["stats"])
             ready, delayed, leased, dead, counters = pipe.execute()
         result = {"ready": int(ready), "delayed": int(delayed), "leased": int(leased), "dead": int(dead)}
-        for name in ("enqueued", "duplicates", "acked", "retried", "reaped"):
+        for name in ("enqueued", "duplicates", "refused", "acked", "retried", "reaped"):
             result[name] = int(counters.get(name, 0))
         return result
 
@@ -393,4 +439,6 @@ class JobQueue:
         return counts["ready"] + counts["delayed"] + counts["leased"]
 
     def __repr__(self) -> str:
-        return f"JobQueue(prefix={self.prefix!r}, lease={self.lease:g}, max_attempts={self.max_attempts})"
+        bound = "" if self.max_backlog is None else f", max_backlog={self.max_backlog}"
+        settings = f"lease={self.lease:g}, max_attempts={self.max_attempts}{bound}"
+        return f"JobQueue(prefix={self.prefix!r}, {settings})"
