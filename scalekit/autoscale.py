@@ -5,27 +5,36 @@ group's CPU utilisation history once a minute and may change the desired capacit
 new servers take ``launch_minutes`` to boot before they take traffic (but are billed
 from the moment they are asked for), and removed servers stop at once.
 
-Two policies:
+Three policies:
 
 - :class:`ThresholdPolicy`: alarms on CPU, exactly like the course outline's YAML
   (out by 2 when CPU > 70 % for 5 minutes, in by 1 when CPU < 30 % for 10 minutes),
   with a cool-down after each action;
 - :class:`TargetTrackingPolicy`: sizes the group so CPU sits near a target, scaling
-  out at once and in only after a quiet spell (like AWS target tracking).
+  out at once and in only after a quiet spell. CPU cannot read above 100 %, so at a
+  50 % target one step can at most double the group;
+- :class:`RequestTrackingPolicy`: the same, driven by requests per second per server
+  (AWS's ALBRequestCountPerTarget metric), which is not capped: one step reaches the
+  size the load needs.
 
 Requests beyond the group's capacity wait in a backlog; the recurrence is
 :func:`scalekit.sim.fluid_backlog`'s, computed step by step because the policy's next
-move depends on it.
+move depends on it. How long a request *waits* is :func:`scalekit.sim.fifo_wait`:
+first come, first served, at the capacity of the minutes that follow its arrival.
 """
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+
+from scalekit import sim
 
 SECONDS_PER_MINUTE = 60
 
@@ -33,10 +42,20 @@ SECONDS_PER_MINUTE = 60
 class ScalingPolicy(Protocol):
     """Decides the group's new desired capacity once a minute."""
 
-    def decide(self, utilisation: np.ndarray, in_service: np.ndarray, desired: int, since_action: int) -> int:
+    def decide(
+        self,
+        utilisation: np.ndarray,
+        in_service: np.ndarray,
+        desired: int,
+        since_action: int,
+        *,
+        requests: np.ndarray | None = None,
+    ) -> int:
         """New desired capacity from the history so far (the last element is this minute).
 
-        ``since_action`` counts minutes since the group last changed size.
+        ``since_action`` counts minutes since the group last changed size; ``requests``
+        is the offered load in requests per second, one value per minute (a policy may
+        leave the keyword out if it does not use it).
         """
         ...
 
@@ -86,7 +105,15 @@ class ThresholdPolicy:
             _require_whole(name, getattr(self, name), 1)
         _require_whole("cooldown_minutes", self.cooldown_minutes, 0)
 
-    def decide(self, utilisation: np.ndarray, in_service: np.ndarray, desired: int, since_action: int) -> int:
+    def decide(
+        self,
+        utilisation: np.ndarray,
+        in_service: np.ndarray,
+        desired: int,
+        since_action: int,
+        *,
+        requests: np.ndarray | None = None,
+    ) -> int:
         if since_action < self.cooldown_minutes:
             return desired
         if _held(utilisation, self.out_minutes, lambda u: u > self.out_above):
@@ -103,6 +130,7 @@ class TargetTrackingPolicy:
     Scales out at once to what the current minute needs; scales in only when every
     one of the last ``in_minutes`` minutes needed fewer servers, and then to the most
     any of them needed (cautious, because capacity removed too early is an outage).
+    CPU reads at most 100 %, so one step can grow the group by at most ``1 / target``.
     """
 
     target: float = 0.50
@@ -120,17 +148,69 @@ class TargetTrackingPolicy:
         busy = np.asarray(in_service, dtype=float) * np.asarray(utilisation, dtype=float)
         return np.ceil(np.round(busy / self.target, 9)).astype(np.int64)
 
-    def decide(self, utilisation: np.ndarray, in_service: np.ndarray, desired: int, since_action: int) -> int:
-        if since_action < self.cooldown_minutes:
-            return desired
-        now = int(self.needed(utilisation[-1:], in_service[-1:])[0])
-        if now > desired:
-            return now
-        if len(utilisation) >= self.in_minutes:
-            recent = self.needed(utilisation[-self.in_minutes :], in_service[-self.in_minutes :])
-            if recent.max() < desired:
-                return int(recent.max())
+    def decide(
+        self,
+        utilisation: np.ndarray,
+        in_service: np.ndarray,
+        desired: int,
+        since_action: int,
+        *,
+        requests: np.ndarray | None = None,
+    ) -> int:
+        return _track(self.needed(utilisation, in_service), desired, since_action, self)
+
+
+@dataclass(frozen=True)
+class RequestTrackingPolicy:
+    """Keep each server near ``per_server`` requests per second: needed = ceil(requests / per_server).
+
+    The signal is what the load balancer counts arriving, before any server is busy,
+    so it is not capped the way CPU is: one step reaches the size the load needs.
+    Scale-in is as cautious as :class:`TargetTrackingPolicy`'s.
+    """
+
+    per_server: float
+    in_minutes: int = 15
+    cooldown_minutes: int = 0
+
+    def __post_init__(self) -> None:
+        value = self.per_server
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < math.inf:
+            raise ValueError(f"per_server must be a finite number of requests/s > 0, got {value!r}")
+        _require_whole("in_minutes", self.in_minutes, 1)
+        _require_whole("cooldown_minutes", self.cooldown_minutes, 0)
+
+    def needed(self, requests: np.ndarray) -> np.ndarray:
+        """Servers each minute's request rate needs at ``per_server`` each (rounded up)."""
+        rates = np.asarray(requests, dtype=float)
+        return np.ceil(np.round(rates / float(self.per_server), 9)).astype(np.int64)
+
+    def decide(
+        self,
+        utilisation: np.ndarray,
+        in_service: np.ndarray,
+        desired: int,
+        since_action: int,
+        *,
+        requests: np.ndarray | None = None,
+    ) -> int:
+        if requests is None:
+            raise ValueError("RequestTrackingPolicy needs the request rate: pass requests=... to decide")
+        return _track(self.needed(requests), desired, since_action, self)
+
+
+def _track(needed: np.ndarray, desired: int, since_action: int, policy) -> int:
+    """Target tracking's rule: out at once to this minute's need, in only after a quiet spell."""
+    if since_action < policy.cooldown_minutes:
         return desired
+    now = int(needed[-1])
+    if now > desired:
+        return now
+    if len(needed) >= policy.in_minutes:
+        recent = needed[-policy.in_minutes :]
+        if recent.max() < desired:
+            return int(recent.max())
+    return desired
 
 
 @dataclass(frozen=True)
@@ -173,9 +253,27 @@ class AutoscaleRun:
         signs = [1 if e.after > e.before else -1 for e in self.events]
         return sum(a != b for a, b in itertools.pairwise(signs))
 
+    @property
+    def capacity(self) -> np.ndarray:
+        """Requests per second the servers in service can complete, each minute."""
+        return self.in_service * self.per_server
+
+    def backlog_minutes(self) -> np.ndarray:
+        """The backlog at the end of each minute, in minutes of that minute's capacity.
+
+        A size, not a wait: while servers are being added, the backlog drains faster
+        than this suggests. For the wait, use :meth:`wait_minutes`.
+        """
+        return self.backlog / (self.capacity * SECONDS_PER_MINUTE)
+
     def wait_minutes(self) -> np.ndarray:
-        """Minutes a request arriving now waits behind the backlog, at the current capacity."""
-        return self.backlog / (self.in_service * self.per_server * SECONDS_PER_MINUTE)
+        """Minutes a request arriving at the start of each minute waits (FIFO, fluid model)."""
+        return sim.fifo_wait(self.offered, self.capacity, step=SECONDS_PER_MINUTE) / SECONDS_PER_MINUTE
+
+    @property
+    def worst_wait_minutes(self) -> float:
+        """The longest any request waits in the run, in minutes (FIFO, at any instant)."""
+        return sim.worst_fifo_wait(self.offered, self.capacity, step=SECONDS_PER_MINUTE) / SECONDS_PER_MINUTE
 
 
 def simulate(
@@ -211,6 +309,7 @@ def simulate(
     events: list[ScaleEvent] = []
     serving, booting, waiting = limits.desired, [], 0.0
     last_action = -(10**9)
+    decide = _decider(policy)
     for t, rate in enumerate(rates.tolist()):
         serving += sum(ready <= t for ready in booting)
         booting = [ready for ready in booting if ready > t]
@@ -226,7 +325,7 @@ def simulate(
         )
         desired = serving + len(booting)
         wanted = limits.clamp(
-            policy.decide(utilisation[: t + 1], in_service[: t + 1], desired, t - last_action)
+            decide(utilisation[: t + 1], in_service[: t + 1], desired, t - last_action, rates[: t + 1])
         )
         if wanted == desired:
             continue
@@ -239,6 +338,29 @@ def simulate(
             booting = sorted(booting)[: len(booting) - cancel]
             serving -= desired - wanted - cancel
     return AutoscaleRun(rates, in_service, billed, utilisation, backlog, float(per_server), events)
+
+
+def _decider(policy: ScalingPolicy):
+    """Call ``policy.decide`` with ``requests=`` only when it accepts that keyword."""
+    decide = getattr(policy, "decide", None)
+    if not callable(decide):
+        raise ValueError(f"a scaling policy needs a decide(...) method, got {policy!r}")
+    try:
+        parameters = inspect.signature(decide).parameters.values()
+    except (TypeError, ValueError):
+        parameters = []
+    takes_requests = any(p.name == "requests" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+    def call(utilisation, in_service, desired, since_action, requests) -> int:
+        if takes_requests:
+            wanted = decide(utilisation, in_service, desired, since_action, requests=requests)
+        else:
+            wanted = decide(utilisation, in_service, desired, since_action)
+        if isinstance(wanted, bool) or not isinstance(wanted, numbers.Integral):
+            raise ValueError(f"decide must return a whole number of servers, got {wanted!r}")
+        return int(wanted)
+
+    return call
 
 
 def servers_for_peak(offered: np.ndarray, per_server: float, target: float = 0.70) -> int:

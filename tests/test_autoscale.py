@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from scalekit import sim
 from scalekit.autoscale import (
     GroupLimits,
+    RequestTrackingPolicy,
     TargetTrackingPolicy,
     ThresholdPolicy,
     rescaled_utilisation,
@@ -133,12 +134,15 @@ def test_invariants_hold_on_any_trace(offered, launch, cooldown) -> None:
     for policy in (
         ThresholdPolicy(cooldown_minutes=cooldown),
         TargetTrackingPolicy(cooldown_minutes=cooldown),
+        RequestTrackingPolicy(per_server=70.0, cooldown_minutes=cooldown),
     ):
         run = simulate(np.array(offered), 100.0, policy, launch_minutes=launch)
         np.testing.assert_allclose(run.backlog, sim.fluid_backlog(offered, run.in_service * 100.0), atol=1e-6)
         assert ((run.utilisation >= 0) & (run.utilisation <= 1 + 1e-12)).all()
         assert ((run.in_service >= 2) & (run.billed <= 20) & (run.billed >= run.in_service)).all()
         assert all(2 <= e.after <= 20 and e.after != e.before for e in run.events)
+        waits = run.wait_minutes()
+        assert (waits >= 0).all() and run.worst_wait_minutes >= waits.max() - 1e-9
 
 
 def test_fixed_fleet_for_the_peak() -> None:
@@ -163,3 +167,72 @@ def test_fixed_fleet_for_the_peak() -> None:
 def test_bad_input_is_explained(call, message) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+SALE = np.r_[np.full(30, 400.0), np.full(60, 4200.0)]  # 500 req/s per server: 17 servers at 250 req/s each
+
+
+def outs(run) -> list[tuple[int, int]]:
+    return [(e.before, e.after) for e in run.events if e.after > e.before]
+
+
+def test_cpu_target_tracking_at_most_doubles_per_step() -> None:
+    """CPU cannot read above 100 %, so at a 50 % target one decision can at most double the group."""
+    run = simulate(SALE, 500.0, TargetTrackingPolicy(target=0.5), GroupLimits(2, 20, 2), launch_minutes=3)
+    steps = outs(run)
+    assert steps[:3] == [(2, 4), (4, 8), (8, 16)]
+    assert all(after <= 2 * before for before, after in steps)
+
+
+def test_request_tracking_jumps_to_the_size_the_load_needs() -> None:
+    policy = RequestTrackingPolicy(per_server=250.0)
+    run = simulate(SALE, 500.0, policy, GroupLimits(2, 20, 2), launch_minutes=3)
+    assert outs(run)[0] == (2, 17)
+    assert run.events[0].minute == 30  # the first minute of the sale
+    assert run.in_service[30 + 1 + 3].item() == 17
+    cpu = simulate(SALE, 500.0, TargetTrackingPolicy(target=0.5), GroupLimits(2, 20, 2), launch_minutes=3)
+    assert run.worst_wait_minutes < cpu.worst_wait_minutes
+
+
+def test_request_tracking_needed_and_validation() -> None:
+    policy = RequestTrackingPolicy(per_server=100.0)
+    assert policy.needed(np.array([0.0, 100.0, 100.5, 1000.0])).tolist() == [0, 1, 2, 10]
+    with pytest.raises(ValueError, match="needs the request rate"):
+        policy.decide(np.array([0.5]), np.array([4]), 4, 100)
+    for bad in (0, -5.0, math.nan, math.inf, "100", True):
+        with pytest.raises(ValueError, match="per_server must be"):
+            RequestTrackingPolicy(per_server=bad)
+
+
+def test_wait_is_not_backlog_over_current_capacity() -> None:
+    """While capacity ramps up, the backlog drains faster than today's capacity says."""
+    run = simulate(SALE, 500.0, ThresholdPolicy(), GroupLimits(2, 20, 2), launch_minutes=3)
+    assert run.backlog_minutes().max() > 1.5 * run.worst_wait_minutes
+    np.testing.assert_allclose(run.wait_minutes() * 60, sim.fifo_wait(SALE, run.in_service * 500.0))
+    assert run.worst_wait_minutes * 60 == pytest.approx(sim.worst_fifo_wait(SALE, run.in_service * 500.0))
+    steady = simulate(np.r_[np.full(3, 3000.0), np.zeros(30)], 500.0, ThresholdPolicy(), GroupLimits(4, 4, 4))
+    # fixed capacity 2,000/s, 1,000/s too much for 3 minutes: the last of it waits 1.5 minutes
+    assert steady.worst_wait_minutes == pytest.approx(1.5)
+    assert steady.backlog_minutes().max() == pytest.approx(1.5)
+
+
+def test_a_policy_without_the_requests_keyword_still_works() -> None:
+    class Fixed:
+        def decide(self, utilisation, in_service, desired, since_action):
+            return 7
+
+    run = simulate(np.full(10, 100.0), 100.0, Fixed(), launch_minutes=0)
+    assert run.in_service[-1].item() == 7
+
+
+@pytest.mark.parametrize(
+    ("policy", "message"),
+    [
+        (object(), "decide"),
+        (type("Half", (), {"decide": lambda self, u, s, d, a: d * 1.5})(), "whole number"),
+        (type("Nothing", (), {"decide": lambda self, u, s, d, a: None})(), "whole number"),
+    ],
+)
+def test_a_broken_policy_is_explained(policy, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        simulate(np.full(10, 100.0), 100.0, policy)
