@@ -1,0 +1,84 @@
+"""GCRA, the generic cell rate algorithm: a token bucket stored as one number.
+
+Instead of a token count and a timestamp, GCRA keeps the *theoretical arrival time*
+(TAT): when the client would next be due if it sent exactly at ``rate``. A request
+costs ``cost`` emission intervals (``1 / rate`` seconds each) and passes if the new
+TAT is no more than ``burst`` intervals ahead of now. It lets through exactly what a
+token bucket with the same rate and burst does, with one key holding one number.
+"""
+
+from __future__ import annotations
+
+import math
+
+import redis
+
+from scalekit.clock import Clock
+from scalekit.limits.base import EPSILON, Decision, RedisLimiter, check_cost, check_positive
+
+_SCRIPT = f"""
+local now, interval, burst, cost, idle_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
+    tonumber(ARGV[4]), tonumber(ARGV[5])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+tat = math.max(tat, now)
+local new_tat = tat + cost * interval
+local allow_at = new_tat - burst * interval
+if now + {EPSILON!r} * interval < allow_at then
+  local left = math.floor((now - (tat - burst * interval)) / interval + {EPSILON!r})
+  return {{0, string.format('%.17g', allow_at - now), string.format('%.17g', math.max(0, left))}}
+end
+redis.call('SET', KEYS[1], string.format('%.17g', new_tat), 'PX', math.ceil((new_tat - now) * 1000) + idle_ms)
+local left = math.floor((now - allow_at) / interval + {EPSILON!r})
+return {{1, '0', string.format('%.17g', left)}}
+"""
+
+
+class GCRAModel:
+    """GCRA in plain Python for one client: the reference the Redis version must match."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = check_positive("rate", rate)
+        self.burst = check_positive("burst", burst)
+        self.interval = 1.0 / self.rate
+        self.tat: float | None = None
+
+    def check(self, now: float, cost: int = 1) -> Decision:
+        """Pass if the client's theoretical arrival time stays within ``burst`` intervals of now."""
+        check_cost(cost, self.burst, "burst")
+        now = float(now)
+        tat = max(self.tat if self.tat is not None else now, now)
+        new_tat = tat + cost * self.interval
+        allow_at = new_tat - self.burst * self.interval
+        if now + EPSILON * self.interval < allow_at:
+            left = math.floor((now - (tat - self.burst * self.interval)) / self.interval + EPSILON)
+            return Decision(False, allow_at - now, max(0, left))
+        self.tat = new_tat
+        return Decision(True, 0.0, math.floor((now - allow_at) / self.interval + EPSILON))
+
+
+class GCRA(RedisLimiter):
+    """GCRA per client on Redis: one key, one number, one atomic script call per check."""
+
+    kind = "gcra"
+    script_source = _SCRIPT
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        rate: float,
+        burst: float,
+        *,
+        clock: Clock | None = None,
+        idle_ttl: float = 60.0,
+    ) -> None:
+        self.rate = check_positive("rate", rate)
+        self.burst = check_positive("burst", burst)
+        self.interval = 1.0 / self.rate
+        super().__init__(client, prefix, clock=clock, idle_ttl=idle_ttl)
+
+    def check(self, who: str, cost: int = 1) -> Decision:
+        """Spend ``cost`` intervals of ``who``'s allowance now, if it stays within the burst."""
+        check_cost(cost, self.burst, "burst")
+        now = float(self.clock.now())
+        return self._run([self.key(who)], [now, self.interval, self.burst, cost, self.idle_ms])

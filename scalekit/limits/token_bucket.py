@@ -1,0 +1,94 @@
+"""Token bucket: a bucket of ``burst`` tokens refilled at ``rate`` per second.
+
+Each request takes ``cost`` tokens or is refused. An idle client saves up to
+``burst`` tokens and may spend them at once; over any interval of ``t`` seconds it
+gets at most ``burst + rate * t`` requests through.
+"""
+
+from __future__ import annotations
+
+import math
+
+import redis
+
+from scalekit.clock import Clock
+from scalekit.limits.base import EPSILON, Decision, RedisLimiter, check_cost, check_positive
+
+_SCRIPT = f"""
+local now, rate, burst, cost, idle_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
+    tonumber(ARGV[4]), tonumber(ARGV[5])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens, ts = tonumber(state[1]), tonumber(state[2])
+if tokens == nil or ts == nil then
+  tokens, ts = burst, now
+end
+if now > ts then
+  tokens = math.min(burst, tokens + (now - ts) * rate)
+  ts = now
+end
+local allowed, retry = 0, 0
+if tokens + {EPSILON!r} >= cost then
+  tokens = math.max(0, tokens - cost)
+  allowed = 1
+else
+  retry = (cost - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.17g', ts))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + idle_ms)
+return {{allowed, string.format('%.17g', retry), string.format('%.17g', math.floor(tokens + {EPSILON!r}))}}
+"""
+
+
+class TokenBucketModel:
+    """The token bucket in plain Python, for one client: the reference the Redis version must match."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = check_positive("rate", rate)
+        self.burst = check_positive("burst", burst)
+        self.tokens = self.burst
+        self.ts: float | None = None
+
+    def check(self, now: float, cost: int = 1) -> Decision:
+        """Refill for the time since the last check, then take ``cost`` tokens if there are enough."""
+        check_cost(cost, self.burst, "bucket size")
+        now = float(now)
+        if self.ts is None:
+            self.ts = now
+        if now > self.ts:
+            self.tokens = min(self.burst, self.tokens + (now - self.ts) * self.rate)
+            self.ts = now
+        if self.tokens + EPSILON >= cost:
+            self.tokens = max(0.0, self.tokens - cost)
+            return Decision(True, 0.0, math.floor(self.tokens + EPSILON))
+        return Decision(False, (cost - self.tokens) / self.rate, math.floor(self.tokens + EPSILON))
+
+
+class TokenBucket(RedisLimiter):
+    """A token bucket per client on Redis: one atomic script call per check.
+
+    ``rate`` tokens per second refill a bucket of ``burst`` tokens; the first check
+    of a client finds it full.
+    """
+
+    kind = "tb"
+    script_source = _SCRIPT
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        rate: float,
+        burst: float,
+        *,
+        clock: Clock | None = None,
+        idle_ttl: float = 60.0,
+    ) -> None:
+        self.rate = check_positive("rate", rate)
+        self.burst = check_positive("burst", burst)
+        super().__init__(client, prefix, clock=clock, idle_ttl=idle_ttl)
+
+    def check(self, who: str, cost: int = 1) -> Decision:
+        """Take ``cost`` tokens from ``who``'s bucket now, if it holds them."""
+        check_cost(cost, self.burst, "bucket size")
+        now = float(self.clock.now())
+        return self._run([self.key(who)], [now, self.rate, self.burst, cost, self.idle_ms])
