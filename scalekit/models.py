@@ -1,15 +1,122 @@
 """Closed-form models behind the course's numbers.
 
 Pure functions on floats or numpy arrays. Each docstring gives the formula so the
-notebook can show it next to the measurement it explains.
+notebook can show it next to the measurement it explains. Bad input (NaN, infinity,
+a negative rate) is a ValueError with a sentence, never a quiet wrong number.
+
+The course's one cost model and one scaling model live here too (`PRICES`,
+`SCALE_UP`, `SCALE_OUT`), so every notebook prices and scales machines the same way.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
+
+REFERENCE_RATE = 1000.0
+"""Requests per second of the course's reference server (2 CPUs, 1 ms of work per request)."""
+
+REFERENCE_PRICE = 100.0
+"""USD a month for one reference server: the outline's starting price."""
+
+
+def _number(
+    name: str,
+    value: object,
+    *,
+    minimum: float | None = None,
+    strict: bool = False,
+    maximum: float | None = None,
+    allow_inf: bool = False,
+) -> float:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    number = float(value)
+    if math.isnan(number) or (math.isinf(number) and not allow_inf):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if minimum is not None and (number < minimum or (strict and number == minimum)):
+        raise ValueError(f"{name} must be {'>' if strict else '>='} {minimum:g}, got {value!r}")
+    if maximum is not None and number > maximum:
+        raise ValueError(f"{name} must be <= {maximum:g}, got {value!r}")
+    return number
+
+
+def _fraction(name: str, value: object) -> float:
+    number = _number(name, value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"{name} must be a fraction in [0, 1], got {value!r}")
+    return number
+
+
+def _whole(name: str, value: object, *, minimum: int) -> int:
+    number = _number(name, value, minimum=minimum)
+    if number != int(number):
+        raise ValueError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return int(number)
+
+
+def _usl_coefficients(contention: float, coherency: float) -> tuple[float, float]:
+    return (
+        _number("contention σ", contention, minimum=0.0),
+        _number("coherency κ", coherency, minimum=0.0),
+    )
+
+
+def _measurements(
+    nodes: ArrayLike, throughput: ArrayLike, minimum_points: int
+) -> tuple[np.ndarray, np.ndarray]:
+    n = _positive_array("nodes", nodes)
+    x = np.asarray(throughput, dtype=float)
+    if n.ndim != 1 or n.shape != x.shape or n.size < minimum_points:
+        raise ValueError(
+            f"the USL fit needs at least {minimum_points} (nodes, throughput) pairs of equal length"
+        )
+    if not np.isfinite(x).all() or (x <= 0).any():
+        raise ValueError("measured throughput must be finite and > 0")
+    return n, x
+
+
+def _check_rates(arrival_rate: float, service_rate: float, servers: int) -> tuple[float, float, int]:
+    arrival = _number("arrival rate", arrival_rate, minimum=0.0)
+    service = _number("service rate", service_rate, minimum=0.0, strict=True)
+    if isinstance(servers, bool):
+        raise ValueError(f"server count must be a whole number >= 1, got {servers!r}")
+    try:
+        count = _whole("server count", servers, minimum=1)
+    except ValueError:
+        raise ValueError(f"server count must be a whole number >= 1, got {servers!r}") from None
+    return arrival, service, count
+
+
+def _positive_array(name: str, values: ArrayLike, *, allow_inf: bool = False) -> np.ndarray:
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numbers > 0, got {values!r}") from None
+    if np.isnan(array).any() or (array <= 0).any() or (not allow_inf and np.isinf(array).any()):
+        raise ValueError(f"{name} must be finite numbers > 0, got {values!r}")
+    return array
+
+
+def _lgamma(values: np.ndarray) -> np.ndarray:
+    return np.array([math.lgamma(v) for v in values.tolist()])
+
+
+def _logsumexp(values: np.ndarray) -> float:
+    if values.size == 0:
+        return -math.inf
+    top = float(values.max())
+    if math.isinf(top):
+        return top
+    return top + math.log(float(np.exp(values - top).sum()))
+
+
+def _unwrap(result: np.ndarray) -> np.ndarray | float:
+    return float(result) if np.ndim(result) == 0 else result
 
 
 def littles_law(
@@ -27,26 +134,23 @@ def littles_law(
     missing = [name for name, value in given.items() if value is None]
     if len(missing) != 1:
         raise ValueError(f"give exactly two of arrival_rate, time_in_system, in_system; missing {missing}")
-    for name, value in given.items():
-        if value is not None and value < 0:
-            raise ValueError(f"{name} must be >= 0, got {value}")
+    values = {name: _number(name, value, minimum=0.0) for name, value in given.items() if value is not None}
     if in_system is None:
-        return arrival_rate * time_in_system
+        return values["arrival_rate"] * values["time_in_system"]
     if arrival_rate is None:
-        if time_in_system == 0:
+        if values["time_in_system"] == 0:
             raise ValueError("time_in_system must be > 0 to solve for the arrival rate")
-        return in_system / time_in_system
-    if arrival_rate == 0:
+        return values["in_system"] / values["time_in_system"]
+    if values["arrival_rate"] == 0:
         raise ValueError("arrival_rate must be > 0 to solve for the time in system")
-    return in_system / arrival_rate
+    return values["in_system"] / values["arrival_rate"]
 
 
 def amdahl_speedup(parallel_fraction: float, workers: ArrayLike) -> np.ndarray | float:
     """Amdahl's law: ``S(N) = 1 / ((1 - p) + p / N)``; the ceiling is ``1 / (1 - p)``."""
-    if not 0 <= parallel_fraction <= 1:
-        raise ValueError(f"parallel fraction must be in [0, 1], got {parallel_fraction}")
-    n = _positive_array("workers", workers)
-    result = 1.0 / ((1.0 - parallel_fraction) + parallel_fraction / n)
+    p = _fraction("parallel fraction", parallel_fraction)
+    n = _positive_array("workers", workers, allow_inf=True)
+    result = 1.0 / ((1.0 - p) + p / n)
     return _unwrap(result)
 
 
@@ -59,50 +163,51 @@ def usl_throughput(
     (queueing on a shared resource); ``coherency`` κ is the cost of keeping nodes in
     agreement, which makes throughput fall past ``N* = sqrt((1-σ)/κ)``.
     """
-    if single <= 0:
-        raise ValueError(f"single-node throughput must be > 0, got {single}")
-    if contention < 0 or coherency < 0:
-        raise ValueError(f"contention and coherency must be >= 0, got {contention} and {coherency}")
+    single = _number("single-node throughput", single, minimum=0.0, strict=True)
+    contention, coherency = _usl_coefficients(contention, coherency)
     n = _positive_array("nodes", nodes)
     return _unwrap(single * n / (1.0 + contention * (n - 1.0) + coherency * n * (n - 1.0)))
 
 
 def usl_peak(contention: float, coherency: float) -> float:
     """The node count ``N* = sqrt((1 - σ) / κ)`` where USL throughput peaks (inf if κ = 0)."""
+    contention, coherency = _usl_coefficients(contention, coherency)
     if coherency == 0:
         return math.inf
     return math.sqrt(max(1.0 - contention, 0.0) / coherency)
 
 
+def usl_coefficients(nodes: ArrayLike, throughput: ArrayLike, single: float) -> tuple[float, float]:
+    """Least-squares ``(σ, κ)`` for a known single-node throughput λ.
+
+    The USL is linear in σ and κ once λ is fixed: ``λN/X - 1 = σ(N-1) + κN(N-1)``.
+    Neither coefficient is allowed below zero.
+    """
+    n, x = _measurements(nodes, throughput, minimum_points=2)
+    single = _number("single-node throughput", single, minimum=0.0, strict=True)
+    target = single * n / x - 1.0
+    design = np.column_stack([n - 1.0, n * (n - 1.0)])
+    sigma, kappa = np.linalg.lstsq(design, target, rcond=None)[0]
+    if kappa < 0:
+        kappa = 0.0
+        sigma = float(np.dot(n - 1, target) / max(np.dot(n - 1, n - 1), 1e-300))
+    if sigma < 0:
+        sigma = 0.0
+        denominator = np.dot(n * (n - 1), n * (n - 1))
+        kappa = max(float(np.dot(n * (n - 1), target) / max(denominator, 1e-300)), 0.0)
+    return float(sigma), float(kappa)
+
+
 def fit_usl(nodes: ArrayLike, throughput: ArrayLike) -> tuple[float, float, float]:
     """Least-squares fit of ``(single, contention, coherency)`` to measured throughput.
 
-    For a fixed λ the USL is linear in σ and κ: ``λN/X - 1 = σ(N-1) + κN(N-1)``; we
-    solve that by non-negative least squares and pick λ by a golden-section search
-    on the relative error of X.
+    For each candidate λ, `usl_coefficients` gives σ and κ; λ is chosen by a
+    golden-section search on the relative error of X.
     """
-    n = _positive_array("nodes", nodes)
-    x = np.asarray(throughput, dtype=float)
-    if n.shape != x.shape or n.size < 3:
-        raise ValueError("fit_usl needs at least 3 (nodes, throughput) pairs of equal length")
-    if (x <= 0).any():
-        raise ValueError("measured throughput must be > 0")
-
-    def coefficients(single: float) -> tuple[float, float]:
-        target = single * n / x - 1.0
-        design = np.column_stack([n - 1.0, n * (n - 1.0)])
-        sigma, kappa = np.linalg.lstsq(design, target, rcond=None)[0]
-        if kappa < 0:
-            kappa = 0.0
-            sigma = float(np.dot(n - 1, target) / max(np.dot(n - 1, n - 1), 1e-300))
-        if sigma < 0:
-            sigma = 0.0
-            denominator = np.dot(n * (n - 1), n * (n - 1))
-            kappa = max(float(np.dot(n * (n - 1), target) / max(denominator, 1e-300)), 0.0)
-        return float(sigma), float(kappa)
+    n, x = _measurements(nodes, throughput, minimum_points=3)
 
     def error(single: float) -> float:
-        sigma, kappa = coefficients(single)
+        sigma, kappa = usl_coefficients(n, x, single)
         predicted = usl_throughput(n, single, sigma, kappa)
         return float(np.sum(((predicted - x) / x) ** 2))
 
@@ -115,26 +220,52 @@ def fit_usl(nodes: ArrayLike, throughput: ArrayLike) -> tuple[float, float, floa
         else:
             low = a
     single = (low + high) / 2
-    return (single, *coefficients(single))
+    return (single, *usl_coefficients(n, x, single))
 
 
 def availability(replicas: ArrayLike, single: float) -> np.ndarray | float:
     """Availability of N independent replicas when one is enough: ``1 - (1 - a)^N``."""
-    if not 0 <= single <= 1:
-        raise ValueError(f"availability of one replica must be in [0, 1], got {single}")
+    a = _fraction("availability of one replica", single)
     n = _positive_array("replicas", replicas)
-    return _unwrap(1.0 - (1.0 - single) ** n)
+    return _unwrap(1.0 - (1.0 - a) ** n)
+
+
+def k_of_n_availability(k: int, n: int, p: float) -> float:
+    """Probability that at least ``k`` of ``n`` independent parts are up, each up with ``p``.
+
+    ``Σ_{j=k}^{n} C(n, j) p^j (1 - p)^(n - j)``, the binomial upper tail. A tier that
+    needs most of its servers is this, not "any one of n" (`availability` is ``k = 1``).
+    Summed in log space over the smaller tail, so thousands of parts stay accurate.
+    """
+    n = _whole("n", n, minimum=1)
+    k = _whole("k", k, minimum=0)
+    if k > n:
+        raise ValueError(f"k must be <= n: {k} of {n} parts can never be up")
+    p = _fraction("p, the availability of one part", p)
+    if k == 0 or p == 1.0:
+        return 1.0
+    if p == 0.0:
+        return 0.0
+    j = np.arange(n + 1, dtype=float)
+    log_choose = math.lgamma(n + 1) - _lgamma(j + 1) - _lgamma(n - j + 1)
+    log_pmf = log_choose + j * math.log(p) + (n - j) * math.log1p(-p)
+    up, down = _logsumexp(log_pmf[k:]), _logsumexp(log_pmf[:k])
+    if up < down:
+        return float(min(math.exp(up), 1.0))
+    return float(min(max(-math.expm1(down), 0.0), 1.0))
 
 
 def downtime_per_year(availability_fraction: ArrayLike) -> np.ndarray | float:
     """Expected downtime in minutes per year for an availability fraction."""
     a = np.asarray(availability_fraction, dtype=float)
+    if not np.isfinite(a).all() or (a < 0).any() or (a > 1).any():
+        raise ValueError(f"availability must be a fraction in [0, 1], got {availability_fraction!r}")
     return _unwrap((1.0 - a) * 365.25 * 24 * 60)
 
 
 def utilisation(arrival_rate: float, service_rate: float, servers: int = 1) -> float:
     """Offered load per server ``ρ = λ / (c μ)``; a queue is stable only when ρ < 1."""
-    _check_rates(arrival_rate, service_rate, servers)
+    arrival_rate, service_rate, servers = _check_rates(arrival_rate, service_rate, servers)
     return arrival_rate / (servers * service_rate)
 
 
@@ -145,8 +276,7 @@ def erlang_c(arrival_rate: float, service_rate: float, servers: int) -> float:
     with ``a = λ / μ``, computed through Erlang B so thousands of servers do not
     overflow; 1.0 when the queue is unstable (``a >= c``).
     """
-    _check_rates(arrival_rate, service_rate, servers)
-    servers = int(servers)
+    arrival_rate, service_rate, servers = _check_rates(arrival_rate, service_rate, servers)
     offered = arrival_rate / service_rate
     if offered >= servers:
         return 1.0
@@ -158,7 +288,7 @@ def erlang_c(arrival_rate: float, service_rate: float, servers: int) -> float:
 
 def mmc_wait(arrival_rate: float, service_rate: float, servers: int = 1) -> float:
     """Mean time in queue of M/M/c: ``Wq = C / (c μ - λ)``; inf when unstable."""
-    _check_rates(arrival_rate, service_rate, servers)
+    arrival_rate, service_rate, servers = _check_rates(arrival_rate, service_rate, servers)
     if arrival_rate >= servers * service_rate:
         return math.inf
     return erlang_c(arrival_rate, service_rate, servers) / (servers * service_rate - arrival_rate)
@@ -166,53 +296,151 @@ def mmc_wait(arrival_rate: float, service_rate: float, servers: int = 1) -> floa
 
 def mmc_response_time(arrival_rate: float, service_rate: float, servers: int = 1) -> float:
     """Mean time in system of M/M/c: queueing plus service, ``W = Wq + 1/μ``."""
-    return mmc_wait(arrival_rate, service_rate, servers) + 1.0 / service_rate
+    return mmc_wait(arrival_rate, service_rate, servers) + 1.0 / float(service_rate)
 
 
 def servers_needed(arrival_rate: float, service_rate: float, max_response_time: float) -> int:
     """The fewest M/M/c servers whose mean response time stays within ``max_response_time``."""
-    if max_response_time <= 1.0 / service_rate:
+    arrival_rate, service_rate, _ = _check_rates(arrival_rate, service_rate, 1)
+    target = _number("max_response_time", max_response_time, minimum=0.0, strict=True)
+    if target <= 1.0 / service_rate:
         raise ValueError(
             f"no number of servers gets below the service time itself ({1.0 / service_rate:g} s); "
-            f"asked for {max_response_time:g} s"
+            f"asked for {target:g} s"
         )
     servers = max(1, math.floor(arrival_rate / service_rate) + 1)
-    while mmc_response_time(arrival_rate, service_rate, servers) > max_response_time:
+    while mmc_response_time(arrival_rate, service_rate, servers) > target:
         servers += 1
     return servers
 
 
-def vertical_cost(
-    capacity_ratio: ArrayLike, base_cost: float = 100.0, exponent: float = 1.6
-) -> np.ndarray | float:
-    """Cost of one machine ``capacity_ratio`` times bigger: ``base · r^exponent`` (super-linear)."""
+@dataclass(frozen=True)
+class PriceList:
+    """The course's price model for machines, in USD a month per capacity unit.
+
+    A capacity unit is the reference server (2 CPUs, `REFERENCE_RATE` req/s). Inside
+    one instance family, on-demand prices grow linearly with size (each size has
+    twice the CPUs, memory and price of the one below), up to ``family_max`` units.
+    The few bigger machines cost more per unit: price grows as size^``top_exponent``
+    (an assumption, not a price list) up to ``max_units``, the largest machine made.
+    """
+
+    unit_price: float = REFERENCE_PRICE
+    family_max: float = 48.0
+    max_units: float = 128.0
+    top_exponent: float = 2.0
+
+    def __post_init__(self) -> None:
+        _number("unit_price", self.unit_price, minimum=0.0, strict=True)
+        _number("family_max", self.family_max, minimum=1.0)
+        _number("max_units", self.max_units, minimum=self.family_max)
+        _number("top_exponent", self.top_exponent, minimum=1.0)
+
+
+PRICES = PriceList()
+"""The price list every notebook uses: USD 100 a unit, linear to 48 units, none past 128."""
+
+
+def vertical_cost(capacity_ratio: ArrayLike, prices: PriceList = PRICES) -> np.ndarray | float:
+    """Monthly price of ONE machine of ``capacity_ratio`` units.
+
+    ``unit_price · r`` up to ``family_max`` units, then
+    ``unit_price · family_max · (r / family_max)^top_exponent`` up to ``max_units``;
+    a machine beyond ``max_units`` does not exist, which is a ValueError.
+    """
     r = _positive_array("capacity_ratio", capacity_ratio)
-    return _unwrap(base_cost * r**exponent)
+    if (r > prices.max_units).any():
+        raise ValueError(
+            f"no machine has more than {prices.max_units:g} units (the hardware ceiling), "
+            f"got {capacity_ratio!r}"
+        )
+    linear = prices.unit_price * r
+    top = prices.unit_price * prices.family_max * (r / prices.family_max) ** prices.top_exponent
+    return _unwrap(np.where(r <= prices.family_max, linear, top))
 
 
 def horizontal_cost(
-    machines: ArrayLike, base_cost: float = 100.0, overhead: float = 0.0
+    machines: ArrayLike, prices: PriceList = PRICES, overhead: float = 0.0
 ) -> np.ndarray | float:
-    """Cost of ``machines`` identical machines plus a fixed ``overhead`` (load balancer etc.)."""
+    """Monthly price of ``machines`` reference servers, plus ``overhead`` once there are two or more."""
     n = _positive_array("machines", machines)
-    return _unwrap(base_cost * n + overhead * (n > 1))
+    overhead = _number("overhead", overhead, minimum=0.0)
+    return _unwrap(prices.unit_price * n + overhead * (n > 1))
 
 
-def _check_rates(arrival_rate: float, service_rate: float, servers: int) -> None:
-    if arrival_rate < 0:
-        raise ValueError(f"arrival rate must be >= 0, got {arrival_rate}")
-    if service_rate <= 0:
-        raise ValueError(f"service rate must be > 0, got {service_rate}")
-    if isinstance(servers, bool) or int(servers) != servers or servers < 1:
-        raise ValueError(f"server count must be a whole number >= 1, got {servers!r}")
+@dataclass(frozen=True)
+class ScalingModel:
+    """One way of adding capacity: its USL coefficients, how it is priced, its largest size.
+
+    ``one_machine`` True means the units are cores of one machine (priced by
+    `vertical_cost`, at most ``PriceList.max_units``); False means whole servers
+    (priced by `horizontal_cost`, no size limit).
+    """
+
+    name: str
+    contention: float
+    coherency: float
+    one_machine: bool
+    prices: PriceList = PRICES
+
+    def __post_init__(self) -> None:
+        _usl_coefficients(self.contention, self.coherency)
+
+    @property
+    def max_units(self) -> float:
+        """The largest size on offer: the biggest machine, or no limit for a fleet."""
+        return self.prices.max_units if self.one_machine else math.inf
+
+    def throughput(self, units: ArrayLike, single: float = REFERENCE_RATE) -> np.ndarray | float:
+        """USL throughput of ``units`` capacity units (a ValueError past the largest machine)."""
+        n = _positive_array("units", units)
+        if (n > self.max_units).any():
+            raise ValueError(f"{self.name}: no machine has more than {self.max_units:g} units; got {units!r}")
+        return usl_throughput(n if np.ndim(n) else float(n), single, self.contention, self.coherency)
+
+    def price(self, units: ArrayLike) -> np.ndarray | float:
+        """Monthly price of ``units`` capacity units built this way."""
+        return vertical_cost(units, self.prices) if self.one_machine else horizontal_cost(units, self.prices)
+
+    def ceiling(self, single: float = REFERENCE_RATE) -> float:
+        """The most throughput any size gives: the USL peak, the largest machine, or ``λ/σ``."""
+        peak = usl_peak(self.contention, self.coherency)
+        best = min(peak, self.max_units)
+        if math.isinf(best):
+            return math.inf if self.contention == 0 else single / self.contention
+        candidates = {max(1.0, math.floor(best)), max(1.0, min(math.ceil(best), self.max_units))}
+        return max(float(self.throughput(c, single)) for c in candidates)
+
+    def units_for(self, target: float, single: float = REFERENCE_RATE) -> int:
+        """The fewest whole units whose throughput reaches ``target`` (ValueError if none does)."""
+        target = _number("target throughput", target, minimum=0.0, strict=True)
+        single = _number("single-node throughput", single, minimum=0.0, strict=True)
+        if target > self.ceiling(single) * (1 + 1e-12):
+            raise ValueError(
+                f"{self.name} cannot reach {target:,.0f} req/s: it peaks at {self.ceiling(single):,.0f} req/s"
+            )
+        if self.coherency == 0 and math.isinf(self.max_units):
+            guess = math.ceil(target * (1 - self.contention) / (single - target * self.contention) - 1e-9)
+            units = max(1, guess - 1)
+        else:
+            units = 1
+        while self.throughput(units, single) < target * (1 - 1e-12):
+            units += 1
+        return units
+
+    def price_for(self, target: float, single: float = REFERENCE_RATE) -> float:
+        """Monthly price of the cheapest size that reaches ``target``; inf when no size does."""
+        try:
+            units = self.units_for(target, single)
+        except ValueError:
+            if math.isnan(float(target)) or float(target) <= 0:
+                raise
+            return math.inf
+        return float(self.price(units))
 
 
-def _positive_array(name: str, values: ArrayLike) -> np.ndarray:
-    array = np.asarray(values, dtype=float)
-    if (array <= 0).any() or np.isnan(array).any():
-        raise ValueError(f"{name} must be > 0, got {values!r}")
-    return array
+SCALE_UP = ScalingModel("scale up", contention=0.03, coherency=0.0005, one_machine=True)
+"""One bigger machine: its cores share caches, memory bandwidth and locks (assumed σ = 3 %, κ = 0.05 %)."""
 
-
-def _unwrap(result: np.ndarray) -> np.ndarray | float:
-    return float(result) if np.ndim(result) == 0 else result
+SCALE_OUT = ScalingModel("scale out", contention=0.005, coherency=0.0, one_machine=False)
+"""Stateless servers behind a load balancer: they share little (assumed σ = 0.5 %, κ = 0)."""

@@ -1,6 +1,7 @@
 """scalekit.models: closed forms checked against their definitions and known values."""
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -80,22 +81,154 @@ def test_servers_needed_is_the_fewest_that_meet_the_target(arrivals, mu, factor)
         assert models.mmc_response_time(arrivals, mu, c - 1) > target
 
 
-def test_cost_curves():
+def test_price_list_is_linear_inside_the_family_then_steeper_then_stops():
     assert models.vertical_cost(1) == pytest.approx(100)
-    assert models.vertical_cost(8) > models.horizontal_cost(8)
+    assert models.vertical_cost(8) == pytest.approx(models.horizontal_cost(8))
+    assert models.vertical_cost(48) == pytest.approx(4800)
+    per_unit = models.vertical_cost(np.array([48.0, 64.0, 128.0])) / np.array([48.0, 64.0, 128.0])
+    assert np.all(np.diff(per_unit) > 0)
+    with pytest.raises(ValueError, match="ceiling"):
+        models.vertical_cost(129)
     assert models.horizontal_cost(4) == pytest.approx(400)
+    assert models.horizontal_cost(4, overhead=50) == pytest.approx(450)
+    assert models.horizontal_cost(1, overhead=50) == pytest.approx(100)
+
+
+def test_scaling_models_agree_with_the_usl_and_their_ceilings():
+    up, out = models.SCALE_UP, models.SCALE_OUT
+    n = np.arange(1, 65)
+    assert np.allclose(up.throughput(n), models.usl_throughput(n, 1000, 0.03, 0.0005))
+    assert up.ceiling() == pytest.approx(up.throughput(np.arange(1, 129)).max())
+    assert out.ceiling() == pytest.approx(1000 / 0.005)
+    with pytest.raises(ValueError, match="128"):
+        up.throughput(200)
+    for target in (900.0, 4000.0, 8000.0, 12_000.0, 150_000.0):
+        units = out.units_for(target)
+        assert out.throughput(units) >= target
+        assert units == 1 or out.throughput(units - 1) < target
+        assert out.price_for(target) == pytest.approx(100 * units)
+    units = up.units_for(8000)
+    assert up.throughput(units) >= 8000 > up.throughput(units - 1)
+    assert math.isinf(up.price_for(20_000))
+    with pytest.raises(ValueError, match="cannot reach"):
+        up.units_for(20_000)
+    with pytest.raises(ValueError):
+        up.price_for(float("nan"))
+
+
+def _k_of_n_exact(k, n, p):
+    p = Fraction(p)
+    return float(sum(math.comb(n, j) * p**j * (1 - p) ** (n - j) for j in range(k, n + 1)))
+
+
+@pytest.mark.parametrize(
+    "k, n, p",
+    [
+        (1, 1, 0.5),
+        (1, 3, 0.99),
+        (2, 3, 0.9),
+        (3, 3, 0.9),
+        (0, 5, 0.3),
+        (450, 500, 0.99),
+        (495, 500, 0.99),
+        (500, 500, 0.99),
+        (1900, 2000, 0.95),
+        (1990, 2000, 0.999),
+        (7, 40, 0.2),
+    ],
+)
+def test_k_of_n_matches_exact_arithmetic(k, n, p):
+    assert models.k_of_n_availability(k, n, p) == pytest.approx(_k_of_n_exact(k, n, p), rel=1e-9, abs=1e-300)
+
+
+def test_k_of_n_special_cases():
+    assert models.k_of_n_availability(1, 7, 0.9) == pytest.approx(models.availability(7, 0.9))
+    assert models.k_of_n_availability(7, 7, 0.9) == pytest.approx(0.9**7)
+    assert models.k_of_n_availability(3, 5, 0.0) == 0.0
+    assert models.k_of_n_availability(5, 5, 1.0) == 1.0
+    big = models.k_of_n_availability(4_800, 5_000, 0.97)
+    assert 0 < big < 1 and np.isfinite(big)
+
+
+@given(st.integers(1, 60), st.floats(0.0, 1.0), st.data())
+def test_k_of_n_is_a_probability_that_falls_with_k(n, p, data):
+    k = data.draw(st.integers(0, n))
+    value = models.k_of_n_availability(k, n, p)
+    assert 0.0 <= value <= 1.0
+    if k < n:
+        assert models.k_of_n_availability(k + 1, n, p) <= value + 1e-12
+
+
+def test_k_of_n_against_scipy():
+    stats = pytest.importorskip("scipy.stats")
+    for k, n, p in [(450, 500, 0.99), (2_950, 3_000, 0.985), (10, 12, 0.7)]:
+        assert models.k_of_n_availability(k, n, p) == pytest.approx(stats.binom.sf(k - 1, n, p), rel=1e-9)
+
+
+def test_usl_coefficients_recover_sigma_and_kappa_for_a_known_single():
+    n = np.array([1, 2, 4, 8, 16])
+    x = models.usl_throughput(n, 500, 0.04, 0.001)
+    assert models.usl_coefficients(n, x, 500) == pytest.approx((0.04, 0.001), abs=1e-12)
+
+
+NAN, INF = float("nan"), float("inf")
 
 
 @pytest.mark.parametrize(
     "call",
     [
         lambda: models.amdahl_speedup(1.5, 2),
+        lambda: models.amdahl_speedup(NAN, 2),
+        lambda: models.amdahl_speedup(0.5, NAN),
         lambda: models.usl_throughput(0, 1, 0, 0),
+        lambda: models.usl_throughput(2, NAN, 0, 0),
+        lambda: models.usl_throughput(2, 1, NAN, 0),
+        lambda: models.usl_throughput(2, 1, 0, -0.1),
+        lambda: models.usl_throughput(INF, 1, 0, 0),
+        lambda: models.usl_peak(NAN, 0.001),
+        lambda: models.usl_peak(0.1, -1),
+        lambda: models.usl_coefficients([1, 2, 3], [1, 2, NAN], 1),
+        lambda: models.fit_usl([1, 2, 3], [1, INF, 2]),
+        lambda: models.fit_usl([1, 2, NAN], [1, 2, 3]),
         lambda: models.erlang_c(1, 1, 0),
+        lambda: models.erlang_c(NAN, 1, 2),
+        lambda: models.erlang_c(1, 1, NAN),
+        lambda: models.mmc_wait(INF, 1, 2),
+        lambda: models.mmc_response_time(1, NAN, 2),
+        lambda: models.utilisation(-1, 1, 1),
         lambda: models.availability(2, 1.2),
+        lambda: models.availability(2, NAN),
+        lambda: models.availability(NAN, 0.9),
+        lambda: models.downtime_per_year(NAN),
+        lambda: models.downtime_per_year(1.5),
+        lambda: models.k_of_n_availability(3, 2, 0.9),
+        lambda: models.k_of_n_availability(1, 2, NAN),
+        lambda: models.k_of_n_availability(1.5, 2, 0.9),
+        lambda: models.k_of_n_availability(-1, 2, 0.9),
         lambda: models.servers_needed(10, 1, 0.5),
+        lambda: models.servers_needed(100, 10, NAN),
+        lambda: models.servers_needed(100, 10, INF),
+        lambda: models.servers_needed(NAN, 10, 1.0),
+        lambda: models.servers_needed(-5, 10, 1.0),
+        lambda: models.littles_law(arrival_rate=NAN, time_in_system=1),
+        lambda: models.littles_law(arrival_rate=-1, time_in_system=1),
+        lambda: models.littles_law(in_system=INF, time_in_system=1),
+        lambda: models.vertical_cost(NAN),
+        lambda: models.vertical_cost(-2),
+        lambda: models.horizontal_cost(INF),
+        lambda: models.horizontal_cost(2, overhead=NAN),
+        lambda: models.SCALE_OUT.units_for(NAN),
+        lambda: models.SCALE_OUT.units_for(-1),
+        lambda: models.SCALE_UP.price(NAN),
+        lambda: models.PriceList(unit_price=NAN),
+        lambda: models.ScalingModel("x", NAN, 0, one_machine=False),
     ],
 )
 def test_bad_input_is_a_clear_value_error(call):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"must|cannot|ceiling|give|no number"):
         call()
+
+
+def test_servers_needed_rejects_nan_instead_of_answering():
+    with pytest.raises(ValueError, match="finite"):
+        models.servers_needed(100, 10, float("nan"))
