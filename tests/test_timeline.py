@@ -17,9 +17,15 @@ from scalekit.timeline import STRATEGIES, Timeline, fanout_model
 def make_all(redis, ns, **kwargs) -> dict[str, Timeline]:
     timelines = {name: Timeline(redis, f"{ns.prefix}:{name}", strategy=name, **kwargs) for name in STRATEGIES}
     for name in ("write", "hybrid"):
-        timelines[f"{name}-lua"] = Timeline(
-            redis, f"{ns.prefix}:{name}-lua", strategy=name, server_side=True, **kwargs
+        timelines[f"{name}-pipelined"] = Timeline(
+            redis, f"{ns.prefix}:{name}-pipelined", strategy=name, server_side=False, **kwargs
         )
+        timelines[f"{name}-buckets"] = Timeline(
+            redis, f"{ns.prefix}:{name}-buckets", strategy=name, buckets=3, **kwargs
+        )
+    timelines["write-eager"] = Timeline(
+        redis, f"{ns.prefix}:write-eager", strategy="write", trim_margin=0, **kwargs
+    )
     return timelines
 
 
@@ -77,8 +83,8 @@ def test_posts_come_back_whole_and_ordered_by_time_then_id(redis, ns):
     assert (posts[0].author, posts[0].text, posts[0].ts) == (8, "same second", 10.0)
 
 
-def test_fan_out_on_write_costs(redis, ns):
-    timeline = Timeline(redis, ns.prefix, strategy="write")
+def test_pipelined_fan_out_on_write_costs(redis, ns):
+    timeline = Timeline(redis, ns.prefix, strategy="write", server_side=False)
     timeline.load_graph(np.full(5, 9), np.arange(5))
     receipt = timeline.post(9, "hi", 1.0)
     assert receipt.fanned_out == 5
@@ -88,15 +94,15 @@ def test_fan_out_on_write_costs(redis, ns):
     assert timeline.last_read.commands == 2
 
 
-def test_server_side_fan_out_is_one_script_call_per_chunk(redis, ns):
-    timeline = Timeline(redis, ns.prefix, strategy="write", server_side=True, capacity=2)
+def test_server_side_fan_out_is_one_script_call_per_chunk_and_the_default(redis, ns):
+    timeline = Timeline(redis, ns.prefix, strategy="write", capacity=2)
     timeline.load_graph(np.full(2500, 9999), np.arange(2500))
     receipts = [timeline.post(9999, "hi", float(ts)) for ts in range(3)]
     assert receipts[0].fanned_out == 2500
     assert receipts[0].commands == 6 + 3
     assert receipts[0].round_trips == 3 + 3
     assert [p.id for p in timeline.read(2499, limit=2)] == [receipts[2].post_id, receipts[1].post_id]
-    assert redis.zcard(timeline.key("home", 0)) == 2
+    assert redis.zcard(timeline.home_key(0)) == 3
 
 
 def test_fan_out_on_read_costs(redis, ns):
@@ -145,11 +151,13 @@ def test_model_extremes():
 
 
 def test_home_timelines_are_capped_and_keys_stay_under_the_prefix(redis, ns):
-    timeline = Timeline(redis, ns.prefix, strategy="write", capacity=3)
+    timeline = Timeline(redis, ns.prefix, strategy="write", capacity=3, trim_margin=2)
     timeline.follow(1, 2)
+    sizes = []
     for ts in range(10):
         timeline.post(2, "p", float(ts))
-    assert redis.zcard(timeline.key("home", 1)) == 3
+        sizes.append(redis.zcard(timeline.home_key(1)))
+    assert sizes == [1, 2, 3, 4, 5, 3, 4, 5, 3, 4]
     assert redis.zcard(timeline.key("posts", 2)) == 3
     assert [p.ts for p in timeline.read(1, limit=3)] == [9.0, 8.0, 7.0]
     assert all(key.startswith(f"{ns.prefix}:") for key in ns.keys())
@@ -211,7 +219,9 @@ def test_works_on_redis_cluster_with_a_hash_tag_prefix(redis_cluster_url, server
     client = RedisCluster.from_url(redis_cluster_url, decode_responses=True)
     prefix = f"{{test-{uuid.uuid4().hex[:12]}}}:timeline"
     try:
-        timeline = Timeline(client, prefix, strategy="hybrid", threshold=3, server_side=server_side)
+        timeline = Timeline(
+            client, prefix, strategy="hybrid", threshold=3, server_side=server_side, buckets=1
+        )
         timeline.load_graph(np.array([9, 9, 9, 9, 5]), np.array([0, 1, 2, 3, 0]))
         timeline.follow(4, 5)
         assert timeline.post(5, "pushed", 1.0).fanned_out == 2

@@ -13,6 +13,12 @@ author's own sorted set ``<prefix>:posts:<author>``. What happens next is the st
 All three return the same timeline: the newest posts of the reader's followees, ordered
 by ``(ts, post id)`` descending. Every call records how many home timelines it wrote,
 how many author lists it merged, and how many Redis commands and round trips it used.
+
+Home timelines are trimmed lazily: a push is one ZADD, and only a timeline that has
+grown ``trim_margin`` past its ``capacity`` is cut back, so reads (never more than
+``capacity`` posts) see exactly what an eagerly trimmed timeline would show. With
+``buckets > 1`` home timelines carry bucket hash tags (see :mod:`scalekit.timeline.buckets`)
+so a Redis Cluster spreads them over every node.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ from typing import Any
 import numpy as np
 import redis
 
+from scalekit.timeline.buckets import bucket_tags, dispatch, group_calls, is_cluster
+
 STRATEGIES = ("write", "read", "hybrid")
 _CHUNK = 1000
 _FOLLOW = """
@@ -36,12 +44,14 @@ return redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
 """
 _FANOUT = """
 local cap = tonumber(ARGV[3])
+local limit = cap + tonumber(ARGV[4])
 for _, key in ipairs(KEYS) do
   redis.call('ZADD', key, ARGV[2], ARGV[1])
-  redis.call('ZREMRANGEBYRANK', key, 0, -cap - 1)
+  if redis.call('ZCARD', key) > limit then redis.call('ZREMRANGEBYRANK', key, 0, -cap - 1) end
 end
 return #KEYS
 """
+CLUSTER_BUCKETS = 48
 
 
 @dataclass(frozen=True)
@@ -78,12 +88,21 @@ class Timeline:
 
     ``strategy`` is "write", "read" or "hybrid"; ``threshold`` (hybrid only) is the
     follower count from which an author is treated as a celebrity and merged at read
-    time. ``capacity`` caps each home timeline and each author's list (Twitter kept
-    about 800 ids per home timeline), so memory stays bounded. With ``server_side=True``
-    each chunk of 1,000 followers is one Lua script call that runs the same two commands
-    inside Redis: far fewer bytes to encode and parse than a pipeline, but the server does
-    nothing else while a chunk runs. The scripts touch several keys at once, so on Redis
-    Cluster the prefix needs a ``{hash tag}`` that keeps every key on one node.
+    time. ``capacity`` caps what a read can return from each home timeline and each
+    author's list (Twitter kept about 800 ids per home timeline); a home timeline is cut
+    back to ``capacity`` once it holds ``capacity + trim_margin`` ids (default: a quarter
+    of the capacity, at least 1), so memory stays bounded and most pushes are one command.
+
+    By default (``server_side=True``) each chunk of up to 1,000 followers is one Lua
+    script call that pushes inside Redis: far fewer bytes to encode and parse than a
+    pipeline, though the server does nothing else while a chunk runs. ``server_side=False``
+    pipelines a ZADD and an eager ZREMRANGEBYRANK per follower instead.
+
+    ``buckets`` (default 1, or ``CLUSTER_BUCKETS`` on a Redis Cluster) groups home
+    timelines under bucket hash tags so they spread over a cluster's nodes; each node
+    then receives its buckets' pushes in parallel. The follow graph, the bodies and the
+    authors' lists share one hash tag of their own. With ``buckets=1`` nothing is tagged,
+    and on a cluster the prefix must then carry a ``{hash tag}`` (every key on one node).
     """
 
     def __init__(
@@ -94,7 +113,9 @@ class Timeline:
         strategy: str = "hybrid",
         threshold: int = 1000,
         capacity: int = 800,
-        server_side: bool = False,
+        server_side: bool = True,
+        buckets: int | None = None,
+        trim_margin: int | None = None,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
@@ -104,20 +125,50 @@ class Timeline:
         _require_count("capacity", capacity)
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1 post, got {capacity}")
+        cluster = is_cluster(client)
+        if buckets is None:
+            buckets = CLUSTER_BUCKETS if cluster else 1
+        _require_count("buckets", buckets)
+        if not 1 <= buckets <= 16384:
+            raise ValueError(f"buckets must be between 1 and 16384 (the cluster's hash slots), got {buckets}")
+        if trim_margin is None:
+            trim_margin = max(1, int(capacity) // 4)
+        _require_count("trim_margin", trim_margin)
+        braces = "{" in prefix or "}" in prefix
+        if buckets > 1 and braces:
+            raise ValueError(
+                "with buckets > 1 the timeline chooses its own hash tags; "
+                f"use a prefix without braces, got {prefix!r}"
+            )
+        if buckets == 1 and cluster and not braces:
+            raise ValueError(
+                "on Redis Cluster use buckets > 1 (home timelines spread over the nodes), or give the "
+                f"prefix a {{hash tag}} to keep every key on one node, got {prefix!r}"
+            )
         self.client = client
         self.prefix = prefix
         self.strategy = strategy
         self.threshold = {"write": math.inf, "read": 0, "hybrid": int(threshold)}[strategy]
         self.capacity = int(capacity)
+        self.trim_margin = int(trim_margin)
+        self.buckets = int(buckets)
         self.stats: Counter[str] = Counter()
         self.last_read = ReadCost(0, 0, 0)
         self.server_side = bool(server_side)
+        self._base = prefix if buckets == 1 else f"{prefix}:{{{prefix}:g}}"
+        self._tags = bucket_tags(prefix, buckets) if buckets > 1 else []
         self._follow = client.register_script(_FOLLOW)
         self._fanout = client.register_script(_FANOUT)
 
     def key(self, *parts: object) -> str:
-        """The Redis key for ``parts`` under this timeline's prefix."""
-        return ":".join([self.prefix, *(str(part) for part in parts)])
+        """The Redis key for ``parts`` (graph, bodies, authors' lists) under this timeline's prefix."""
+        return ":".join([self._base, *(str(part) for part in parts)])
+
+    def home_key(self, user: int | str) -> str:
+        """The key of ``user``'s home timeline (in bucket ``user % buckets``)."""
+        if self.buckets == 1:
+            return f"{self.prefix}:home:{user}"
+        return f"{self.prefix}:{{{self._tags[int(user) % self.buckets]}}}:home:{user}"
 
     def follow(self, follower: int, followee: int) -> bool:
         """``follower`` starts following ``followee``; False if they already did.
@@ -140,7 +191,7 @@ class Timeline:
         if count < self.threshold:
             recent = self.client.zrevrange(self.key("posts", followee), 0, self.capacity - 1, withscores=True)
             if recent:
-                home = self.key("home", follower)
+                home = self.home_key(follower)
                 with self.client.pipeline(transaction=False) as pipe:
                     pipe.zadd(home, dict(recent))
                     pipe.zremrangebyrank(home, 0, -self.capacity - 1)
@@ -197,14 +248,28 @@ class Timeline:
 
         Fan-out on write here is neither atomic nor resumable. The body and the author's
         list are written first; then the follower set is read once and the id is pushed
-        into home timelines 1,000 followers per round trip (one atomic Lua call per chunk
-        with ``server_side``, otherwise a pipeline without a transaction). If the process
-        dies or Redis fails part-way, the followers in chunks already sent have the post,
-        the rest never get it, and nothing records where it stopped; calling ``post``
-        again stores a second copy under a new id. Production systems store the post and
-        fan out from a durable queue instead: workers push in batches and acknowledge a
+        into home timelines (see :meth:`push`). If the process dies or Redis fails
+        part-way, the followers in chunks already sent have the post, the rest never get
+        it, and nothing records where it stopped; calling ``post`` again stores a second
+        copy under a new id. :class:`scalekit.timeline.QueuedFanout` stores the post and
+        fans out from a durable queue instead: workers push in batches and acknowledge a
         batch only once it is written, so a crashed worker's batch is retried (a repeated
         ZADD of the same id and score changes nothing).
+        """
+        post_id, count = self.store(author, text, ts)
+        commands, trips, fanned = 5, 2, 0
+        if 0 < count < self.threshold:
+            followers = list(self.client.smembers(self.key("followers", author)))
+            pushed, sent = self.push(post_id, float(ts), followers)
+            commands, trips, fanned = commands + 1 + pushed, trips + 1 + sent, len(followers)
+        receipt = PostReceipt(post_id, fanned, commands, trips)
+        self.stats.update(posts=1, fanned_out=fanned, post_commands=commands, post_round_trips=trips)
+        return receipt
+
+    def store(self, author: int, text: str, ts: float) -> tuple[str, int]:
+        """Store the body and add the id to the author's list; return the post id and follower count.
+
+        Five commands in two round trips; no home timeline is touched.
         """
         author = _user(author, "author")
         if not isinstance(text, str):
@@ -221,27 +286,47 @@ class Timeline:
             pipe.zremrangebyrank(own, 0, -self.capacity - 1)
             pipe.hget(self.key("counts"), author)
             count = int(pipe.execute()[-1] or 0)
-        commands, trips, fanned = 5, 2, 0
-        if count < self.threshold and count > 0:
-            followers = sorted(self.client.smembers(self.key("followers", author)), key=int)
-            commands, trips = commands + 1, trips + 1
-            for start in range(0, len(followers), _CHUNK):
-                homes = [self.key("home", follower) for follower in followers[start : start + _CHUNK]]
-                if self.server_side:
-                    self._fanout(keys=homes, args=[post_id, ts, self.capacity])
-                    commands += 1
-                else:
-                    with self.client.pipeline(transaction=False) as pipe:
-                        for home in homes:
-                            pipe.zadd(home, {post_id: ts})
-                            pipe.zremrangebyrank(home, 0, -self.capacity - 1)
-                        pipe.execute()
-                    commands += 2 * len(homes)
-                trips += 1
-            fanned = len(followers)
-        receipt = PostReceipt(post_id, fanned, commands, trips)
-        self.stats.update(posts=1, fanned_out=fanned, post_commands=commands, post_round_trips=trips)
-        return receipt
+        return post_id, count
+
+    def push(self, post_id: str, ts: float, users: Any) -> tuple[int, int]:
+        """Add ``post_id`` (scored ``ts``) to the home timelines of ``users``; return (commands, round trips).
+
+        Pushing the same post to the same user again changes nothing, so a retried batch
+        is harmless. Users are grouped by bucket and cut into chunks of 1,000; server-side,
+        each chunk is one script call (on a cluster, every node gets its chunks in parallel).
+        """
+        users = [str(u) for u in users]
+        if not users:
+            return 0, 0
+        if self.buckets == 1:
+            groups = [users[start : start + _CHUNK] for start in range(0, len(users), _CHUNK)]
+        else:
+            grouped = group_calls(users, lambda u: int(u) % self.buckets, _CHUNK)
+            groups = [chunk for chunks in grouped.values() for chunk in chunks]
+        if not self.server_side:
+            for group in groups:
+                with self.client.pipeline(transaction=False) as pipe:
+                    for user in group:
+                        home = self.home_key(user)
+                        pipe.zadd(home, {post_id: ts})
+                        pipe.zremrangebyrank(home, 0, -self.capacity - 1)
+                    pipe.execute()
+            return 2 * len(users), len(groups)
+        args = [post_id, repr(float(ts)), self.capacity, self.trim_margin]
+        calls = [([self.home_key(user) for user in group], args) for group in groups]
+        trips = dispatch(self.client, calls, self._fanout)
+        return len(calls), trips
+
+    def delivered(self, post_id: str, users: Any) -> int:
+        """How many of ``users`` have ``post_id`` in their home timeline."""
+        found = 0
+        users = list(users)
+        for start in range(0, len(users), _CHUNK):
+            with self.client.pipeline(transaction=False) as pipe:
+                for user in users[start : start + _CHUNK]:
+                    pipe.zscore(self.home_key(user), post_id)
+                found += sum(score is not None for score in pipe.execute())
+        return found
 
     def read(self, user: int, limit: int | None = None) -> list[Post]:
         """The newest ``limit`` posts (default 20, at most ``capacity``) of ``user``'s followees."""
@@ -264,7 +349,7 @@ class Timeline:
                 celebrities = [
                     f for f, c in zip(followees, counts, strict=True) if int(c or 0) >= self.threshold
                 ]
-        lists = [self.key("home", user)] if self.strategy != "read" else []
+        lists = [self.home_key(user)] if self.strategy != "read" else []
         lists += [self.key("posts", author) for author in celebrities]
         ranges = []
         if lists:
