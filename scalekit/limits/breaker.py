@@ -1,0 +1,92 @@
+"""Circuit breaker: stop calling a dependency that keeps failing, and try it again later.
+
+**Closed**: calls go through; ``failure_threshold`` failures in a row open the
+circuit. **Open**: calls fail at once, without waiting on the dependency, for
+``reset_timeout`` seconds. **Half-open**: up to ``probes`` trial calls go through; if
+they all succeed the circuit closes, if one fails it opens again for another
+``reset_timeout``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scalekit.clock import Clock
+
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The breaker moved from ``before`` to ``after`` at time ``at``."""
+
+    at: float
+    before: str
+    after: str
+
+
+class CircuitBreaker:
+    """A breaker for one dependency; ask :meth:`allow` before a call and :meth:`record` its outcome."""
+
+    def __init__(
+        self, clock: Clock, *, failure_threshold: int = 5, reset_timeout: float = 5.0, probes: int = 1
+    ) -> None:
+        for name, value in (("failure_threshold", failure_threshold), ("probes", probes)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        if not reset_timeout > 0:
+            raise ValueError(f"reset_timeout must be > 0 seconds, got {reset_timeout!r}")
+        self.clock = clock
+        self.failure_threshold = failure_threshold
+        self.reset_timeout = float(reset_timeout)
+        self.probes = probes
+        self.transitions: list[Transition] = []
+        self._state = CLOSED
+        self._failures = 0
+        self._opened_at = 0.0
+        self._probes_out = 0
+        self._probes_ok = 0
+
+    @property
+    def state(self) -> str:
+        """``"closed"``, ``"open"`` or ``"half-open"`` at the clock's current time."""
+        if self._state == OPEN and self.clock.now() >= self._opened_at + self.reset_timeout:
+            self._move(HALF_OPEN)
+            self._probes_out = self._probes_ok = 0
+        return self._state
+
+    def allow(self) -> bool:
+        """May a call go to the dependency now? In half-open, only ``probes`` calls may."""
+        state = self.state
+        if state == CLOSED:
+            return True
+        if state == HALF_OPEN and self._probes_out < self.probes:
+            self._probes_out += 1
+            return True
+        return False
+
+    def record(self, success: bool) -> None:
+        """Report how an allowed call ended (a timeout is a failure)."""
+        state = self.state
+        if state == CLOSED:
+            self._failures = 0 if success else self._failures + 1
+            if self._failures >= self.failure_threshold:
+                self._open()
+        elif state == HALF_OPEN:
+            if not success:
+                self._open()
+            else:
+                self._probes_ok += 1
+                if self._probes_ok >= self.probes:
+                    self._failures = 0
+                    self._move(CLOSED)
+
+    def _open(self) -> None:
+        self._opened_at = self.clock.now()
+        self._failures = 0
+        self._move(OPEN)
+
+    def _move(self, after: str) -> None:
+        if after != self._state:
+            self.transitions.append(Transition(self.clock.now(), self._state, after))
+            self._state = after
