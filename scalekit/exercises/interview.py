@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 
-from scalekit.exercises.feedback import Feedback, check_number, not_answered, wrong
+import numpy as np
+
+from scalekit import models
+from scalekit.exercises.feedback import Feedback, correct, not_answered, wrong
 
 CHECKLIST: dict[str, str] = {
     "stateless": "Keep sessions and uploads off the servers (Redis, S3): any server can serve anyone.",
@@ -41,27 +45,6 @@ def scaling_checklist(answers: Mapping[str, bool]) -> list[dict[str, str]]:
     ]
 
 
-def check_db_load_after(
-    answer: object, reads: float = 900, writes: float = 100, hit_ratio: float = 0.95
-) -> Feedback:
-    """Exercise: queries/s that still reach the database in Q2's "after" design."""
-    missing = not_answered(answer)
-    if missing is not None:
-        return missing
-    expected = reads * (1 - hit_ratio) + writes
-    if isinstance(answer, (int, float)) and abs(float(answer) - (reads + writes) * (1 - hit_ratio)) < 1e-9:
-        return wrong(
-            "that applies the hit ratio to the writes too; a cache answers reads only, "
-            "every write reaches the DB."
-        )
-    return check_number(
-        answer,
-        expected,
-        what="queries per second reaching the database",
-        hint="misses of the reads, plus all the writes.",
-    )
-
-
 def q2_capacity_gain(
     hit_ratio: float = 0.95, replicas: int = 4, write_fraction: float = 0.1, apply_cost: float = 1.0
 ) -> float:
@@ -75,29 +58,95 @@ def q2_capacity_gain(
     return min(primary, 1 / per_replica)
 
 
-def check_capacity_gain(answer: object) -> Feedback:
-    """Exercise: the real gain of Q2's design (the outline says 20x)."""
+K_OF_N_SEED = 808
+
+
+def k_of_n_cases(count: int = 40, seed: int = K_OF_N_SEED) -> list[tuple[int, int, float]]:
+    """Seeded ``(k, n, p)`` cases: small tiers, and tiers of hundreds that need most of their parts."""
+    rng = np.random.default_rng(seed)
+    cases = [(1, 1, 0.99), (2, 3, 0.9), (3, 3, 0.9), (1, 4, 0.95), (0, 3, 0.5), (480, 500, 0.97)]
+    while len(cases) < count:
+        n = int(rng.choice([int(rng.integers(1, 12)), int(rng.integers(50, 600))]))
+        k = (
+            int(rng.integers(max(0, n - n // 5 - 2), n + 1))
+            if rng.random() < 0.7
+            else int(rng.integers(0, n + 1))
+        )
+        p = float(np.round(rng.choice([rng.uniform(0.5, 0.999), rng.uniform(0.9, 0.9999)]), 4))
+        cases.append((k, n, p))
+    return cases
+
+
+def _call(function: Callable, args: tuple) -> tuple[object, str | None]:
+    try:
+        return function(*args), None
+    except Exception as error:  # the learner's code may fail in any way; say how
+        return None, f"{type(error).__name__}: {error}"
+
+
+def check_k_of_n(k_of_n: object) -> Feedback:
+    """Build-it: ``k_of_n(k, n, p)`` against `models.k_of_n_availability` on seeded tiers."""
+    missing = not_answered(k_of_n)
+    if missing is not None:
+        return missing
+    if not callable(k_of_n):
+        return wrong(f"pass the function itself (k_of_n, no parentheses), got {k_of_n!r}.")
+    for k, n, p in k_of_n_cases():
+        expected = models.k_of_n_availability(k, n, p)
+        got, failure = _call(k_of_n, (k, n, p))
+        where = f"k_of_n({k}, {n}, {p:g})"
+        if failure is not None:
+            return wrong(f"{where} raised {failure}.")
+        if got is None or got is Ellipsis:
+            return wrong(f"{where} returned {got!r}: finish the function so it returns a probability.")
+        try:
+            value = float(got)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return wrong(f"{where} returned {got!r}; return a probability, a number between 0 and 1.")
+        if math.isclose(value, expected, rel_tol=1e-7, abs_tol=1e-10):
+            continue
+        hint = ""
+        off_by_one = models.k_of_n_availability(k + 1, n, p) if k < n else 0.0
+        if math.isclose(value, off_by_one, abs_tol=1e-10):
+            hint = " It looks like exactly k parts up is not counted: 'at least k' includes k."
+        elif math.isclose(value, 1 - (1 - p) ** n, abs_tol=1e-10):
+            hint = " That is 'any one of n'; this tier needs k of them."
+        elif math.isclose(value, p**k, abs_tol=1e-10):
+            hint = " That is 'these k are all up'; any k of the n will do."
+        return wrong(
+            f"{where} returned {value:.10g}; the probability that at least {k} of {n} are up "
+            f"is {expected:.10g}.{hint}"
+        )
+    return correct("your function agrees with the binomial tail on every generated tier.")
+
+
+FIRST_STEP_CHOICES = {
+    "a": "add an index for the query that scans the table",
+    "b": "add read replicas",
+    "c": "shard the table",
+    "d": "move to a machine twice the size",
+}
+
+
+def check_first_step(answer: object) -> Feedback:
+    """Judgement: the first step for a database at 85 % CPU whose top query is a full scan."""
     missing = not_answered(answer)
     if missing is not None:
         return missing
-    if isinstance(answer, (int, float)) and float(answer) == 20:
-        return wrong("20x is the outline's claim (1000 / 50); compute the busiest node's limit instead.")
-    return check_number(
-        answer,
-        q2_capacity_gain(),
-        what="the gain in requests per second",
-        hint="Take the smaller of the primary's limit (1 / write fraction) and a replica's limit.",
-    )
-
-
-def check_downtime_minutes(answer: object, availability: float = 0.999, hours: float = 24) -> Feedback:
-    """Exercise: minutes of downtime ``availability`` allows over ``hours`` hours."""
-    missing = not_answered(answer)
-    if missing is not None:
-        return missing
-    expected = (1 - availability) * hours * 60
-    if isinstance(answer, (int, float)) and abs(float(answer) - expected * 60) < 1e-6:
-        return wrong("that is seconds; the question asks for minutes.")
-    return check_number(
-        answer, expected, what="allowed downtime in minutes", hint="(1 - availability) * hours * 60."
-    )
+    choice = str(answer).strip().lower()
+    if choice not in FIRST_STEP_CHOICES:
+        return wrong(f"answer with one letter, one of {sorted(FIRST_STEP_CHOICES)}; got {answer!r}.")
+    if choice == "a":
+        return correct(
+            "the query that dominates the time reads every row; an index turns the scan into a search, "
+            "costs an hour, and may make every step after it unnecessary. Measure again afterwards."
+        )
+    reasons = {
+        "b": "replicas would each run the same full scan: you would pay for several machines to repeat "
+        "work an index removes, and add replication lag to reason about.",
+        "c": "sharding splits the scan into smaller scans on several machines, at the price of a shard "
+        "key, cross-shard queries and rebalancing: the most expensive fix, for a problem one index solves.",
+        "d": "a machine twice the size runs the scan a bit faster, until the table doubles; the work per "
+        "query is still proportional to the table, so the problem returns.",
+    }
+    return wrong(reasons[choice])

@@ -2,53 +2,107 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from scalekit import models
-from scalekit.exercises.feedback import Feedback, check_number, correct, not_answered, wrong
+from scalekit.exercises.feedback import Feedback, correct, not_answered, wrong
+
+FLEET_SEED = 101
 
 
-def check_concurrency(answer: object) -> Feedback:
-    """Little's law: 2,000 requests/s with a mean of 150 ms each."""
-    expected = models.littles_law(arrival_rate=2000, time_in_system=0.150)
-    return check_number(
-        answer, expected, what="requests in flight", hint="Little's law: L = λ W, with W in seconds (0.150)."
-    )
+def fleet_cases(count: int = 40, seed: int = FLEET_SEED) -> list[tuple[float, float, float]]:
+    """Seeded ``(arrival_rate, per_server, max_response)`` cases for the fleet-sizing exercise.
+
+    Loads from a trickle to thousands of servers' worth, targets from just above the
+    service time (where the queue must stay short) to five times it.
+    """
+    rng = np.random.default_rng(seed)
+    cases = [(10.0, 100.0, 0.05), (2_350.0, 100.0, 0.015), (10_000.0, 100.0, 0.020)]
+    while len(cases) < count:
+        per_server = float(rng.choice([50.0, 100.0, 250.0, 1000.0]))
+        arrival = float(np.round(per_server * rng.uniform(0.2, 60.0), 1))
+        target = float(np.round(rng.uniform(1.05, 5.0) / per_server, 5))
+        cases.append((arrival, per_server, target))
+    return cases
 
 
-def check_black_friday_servers(answer: object) -> Feedback:
-    """Fewest servers (100 req/s each, M/M/c) for 10,000 req/s with mean response <= 20 ms."""
-    expected = models.servers_needed(10_000, 100, 0.020)
-    missing = not_answered(answer)
+def _call(function: Callable, args: tuple) -> tuple[object, str | None]:
+    try:
+        return function(*args), None
+    except Exception as error:  # the learner's code may fail in any way; say how
+        return None, f"{type(error).__name__}: {error}"
+
+
+def check_fleet_for(fleet_for: object) -> Feedback:
+    """Build-it: ``fleet_for(arrival_rate, per_server, max_response)`` against `models.servers_needed`."""
+    missing = not_answered(fleet_for)
     if missing is not None:
         return missing
-    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
-        return wrong(f"a number of servers is a whole number (an int), got {answer!r}.")
-    answer = int(answer)
-    if answer == expected:
-        return correct(
-            f"{answer} servers keep the mean response at "
-            f"{models.mmc_response_time(10_000, 100, answer) * 1000:.2f} ms; one fewer would not."
-        )
-    if answer < expected:
-        if answer <= 100:
+    if not callable(fleet_for):
+        return wrong(f"pass the function itself (fleet_for, no parentheses), got {fleet_for!r}.")
+    for arrival, per_server, target in fleet_cases():
+        args = (arrival, per_server, target)
+        expected = models.servers_needed(arrival, per_server, target)
+        got, failure = _call(fleet_for, args)
+        where = f"fleet_for({arrival:g}, {per_server:g}, {target:g})"
+        if failure is not None:
+            return wrong(f"{where} raised {failure}.")
+        if got is None or got is Ellipsis:
+            return wrong(f"{where} returned {got!r}: finish the function so it returns a number of servers.")
+        if isinstance(got, bool) or not isinstance(got, (int, np.integer)):
+            return wrong(f"{where} returned {got!r}; a number of servers is a whole number (an int).")
+        got = int(got)
+        if got == expected:
+            continue
+        if got < 1 or got * per_server <= arrival:
             return wrong(
-                f"{answer} servers cannot even keep up: 10,000 req/s needs more than 100 at 100 req/s each."
+                f"{where} returned {got}: {got} servers of {per_server:g} req/s cannot even keep up "
+                f"with {arrival:g} req/s, so the queue grows without bound."
             )
-        latency = models.mmc_response_time(10_000, 100, answer) * 1000
-        return wrong(f"with {answer} servers the mean response is {latency:.2f} ms, above the 20 ms target.")
-    return wrong(f"{answer} servers meet the target, but fewer would too: look for the smallest count.")
+        mean_ms = models.mmc_response_time(arrival, per_server, got) * 1000
+        if got < expected:
+            return wrong(
+                f"{where} returned {got}, but {got} servers give a mean response of {mean_ms:.2f} ms, "
+                f"above the {target * 1000:g} ms target."
+            )
+        fewer_ms = models.mmc_response_time(arrival, per_server, got - 1) * 1000
+        return wrong(
+            f"{where} returned {got}, but {got - 1} servers already meet the {target * 1000:g} ms target "
+            f"({fewer_ms:.2f} ms): return the fewest."
+        )
+    return correct("your function sizes every one of the generated fleets exactly as the M/M/c model does.")
 
 
-def check_knee_utilisation(answer: object) -> Feedback:
-    """Utilisation at which an M/M/1 server's mean response is 10x its service time."""
+SALE_PLANS = {
+    "a": "keep the fleet sized for the normal daily peak and let the queue absorb the sale",
+    "b": "rely on reactive autoscaling alone, as in the figure above",
+    "c": "schedule the fleet up to the forecast sale peak before the doors open, and keep autoscaling on",
+    "d": "run a fleet sized for the sale peak every day of the year",
+}
+
+
+def check_sale_plan(answer: object) -> Feedback:
+    """Judgement: the plan for a sale whose date and time are known in advance."""
     missing = not_answered(answer)
     if missing is not None:
         return missing
-    return check_number(
-        answer,
-        0.9,
-        what="the utilisation",
-        rel=0.005,
-        hint="For M/M/1, W = S / (1 - ρ); solve S / (1 - ρ) = 10 S for ρ (a fraction, not a percentage).",
-    )
+    choice = str(answer).strip().lower()
+    if choice not in SALE_PLANS:
+        return wrong(f"answer with one letter, one of {sorted(SALE_PLANS)}; got {answer!r}.")
+    reasons = {
+        "a": "a fleet sized for the normal peak is overloaded for hours during a sale several times "
+        "that peak; a queue only delays the work, so requests wait hours and time out.",
+        "b": "reactive autoscaling sees the sale only after it starts, and new servers take minutes to "
+        "take traffic: the first buyers pile up behind a fleet several times too small. It is the right "
+        "safety net, not the plan for a load you can forecast.",
+        "d": "it survives the sale, but it pays for several times the server-hours the traffic needs "
+        "on every ordinary day: the bill the outline's 'pay only for what you use' warns about.",
+    }
+    if choice == "c":
+        return correct(
+            "a known peak is scaled for ahead of time (scheduled scaling), and reactive autoscaling "
+            "covers the error in the forecast, so nobody waits for servers to boot."
+        )
+    return wrong(reasons[choice])
