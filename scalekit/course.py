@@ -14,6 +14,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -24,6 +25,7 @@ NAV_MARK = "<!-- nav -->"
 CONTENTS_START = "<!-- contents:start -->"
 CONTENTS_END = "<!-- contents:end -->"
 _NAME = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+KERNEL_NAME = "python3"
 
 
 def notebook_paths(directory: Path = NOTEBOOK_DIR) -> list[Path]:
@@ -107,12 +109,50 @@ def execute(path: Path, timeout: int = 120) -> float:
     client = NotebookClient(
         notebook,
         timeout=timeout,
-        kernel_name="python3",
+        kernel_name=KERNEL_NAME,
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
-    nbformat.write(notebook, path)
+    nbformat.write(as_jupyterlab_saves(notebook), path)
     return time.perf_counter() - started
+
+
+def kernel_display_name(name: str = KERNEL_NAME) -> str:
+    """The display name of the installed kernel ``name``, which JupyterLab writes into notebooks."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return KernelSpecManager().get_kernel_spec(name).display_name
+
+
+def as_jupyterlab_saves(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``notebook`` as JupyterLab would save it, so opening and saving it changes nothing.
+
+    JupyterLab writes the kernel's own display name (``Python 3 (ipykernel)``), and its
+    JSON round trip turns whole floats into integers (the widget state's ``1.0`` becomes ``1``).
+    """
+    notebook.metadata.setdefault("kernelspec", {})
+    notebook.metadata.kernelspec.update(
+        name=KERNEL_NAME, display_name=kernel_display_name(), language="python"
+    )
+    for cell in notebook.cells:
+        cell.metadata = _whole_floats_as_int(cell.metadata)
+        for output in cell.get("outputs", []):
+            for key in ("data", "metadata"):
+                if key in output:
+                    output[key] = _whole_floats_as_int(output[key])
+    notebook.metadata = _whole_floats_as_int(notebook.metadata)
+    return notebook
+
+
+def _whole_floats_as_int(value: Any) -> Any:
+    """JavaScript's JSON: a float with no fraction is written as an integer."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
+        return int(value)
+    if isinstance(value, dict):
+        return type(value)((key, _whole_floats_as_int(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return [_whole_floats_as_int(item) for item in value]
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+import pandas as pd
 
 COURSE_STYLE: Mapping[str, Any] = {
     "figure.figsize": (7.0, 3.6),
@@ -28,8 +29,12 @@ COURSE_STYLE: Mapping[str, Any] = {
 
 
 def use_course_style() -> None:
-    """Apply the course's plot style (small, gridded, no top/right spines)."""
+    """Apply the course's plot style (small, gridded, no top/right spines) and table style.
+
+    Tables show their text in full: pandas would otherwise cut cells at 50 characters.
+    """
     mpl.rcParams.update(COURSE_STYLE)
+    pd.set_option("display.max_colwidth", None)
 
 
 def subplots(ncols: int = 1, *, width: float = 7.0, height: float = 3.6, **kwargs: Any):
