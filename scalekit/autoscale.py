@@ -363,6 +363,33 @@ def _decider(policy: ScalingPolicy):
     return call
 
 
+def desired_replicas(current: int, metric: float, target: float, tolerance: float = 0.1) -> int:
+    """Kubernetes' HorizontalPodAutoscaler rule: ``ceil(current × metric / target)``.
+
+    While ``metric / target`` is within ``tolerance`` of 1 (10 % by default) the count
+    stays as it is, so small wobbles do not resize the fleet. The caller clamps the
+    result to its minimum and maximum.
+    """
+    _require_whole("current", current, 1)
+    value = _finite("metric", metric, 0.0)
+    goal = _finite("target", target, 0.0)
+    if goal == 0:
+        raise ValueError("target must be > 0: it is the metric value each replica should sit at")
+    slack = _finite("tolerance", tolerance, 0.0)
+    if slack >= 1:
+        raise ValueError(f"tolerance must be below 1 (0.1 means 10 %), got {tolerance!r}")
+    ratio = value / goal
+    if abs(1.0 - ratio) <= slack:
+        return int(current)
+    return math.ceil(ratio * int(current))
+
+
+def _finite(name: str, value: object, minimum: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not minimum <= value < math.inf:
+        raise ValueError(f"{name} must be a finite number >= {minimum:g}, got {value!r}")
+    return float(value)
+
+
 def servers_for_peak(offered: np.ndarray, per_server: float, target: float = 0.70) -> int:
     """A fixed fleet big enough for the busiest minute of ``offered`` at ``target`` utilisation."""
     if not 0 < target <= 1:

@@ -236,3 +236,26 @@ def test_a_policy_without_the_requests_keyword_still_works() -> None:
 def test_a_broken_policy_is_explained(policy, message) -> None:
     with pytest.raises(ValueError, match=message):
         simulate(np.full(10, 100.0), 100.0, policy)
+
+
+def test_desired_replicas_is_the_hpa_rule() -> None:
+    from scalekit.autoscale import desired_replicas
+
+    assert desired_replicas(50, 90, 75) == 60  # the Kubernetes documentation's example
+    assert desired_replicas(10, 105, 100) == 10  # within the 10 % tolerance
+    assert desired_replicas(10, 91, 100) == 10
+    assert desired_replicas(10, 105, 100, tolerance=0.0) == 11
+    assert desired_replicas(4, 90, 50) == 8
+    assert desired_replicas(6, 20, 50) == 3  # rounds up, never down
+    assert desired_replicas(10, 0, 100) == 0  # the caller clamps to its minimum
+    for bad in (
+        {"current": 0},
+        {"metric": -1},
+        {"metric": math.nan},
+        {"target": 0},
+        {"target": math.inf},
+        {"tolerance": 1.0},
+        {"tolerance": "0.1"},
+    ):
+        with pytest.raises(ValueError):
+            desired_replicas(**{"current": 4, "metric": 60.0, "target": 50.0, **bad})

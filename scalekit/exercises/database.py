@@ -1,9 +1,14 @@
-"""Checks for notebook 03 (database scaling): keys moved, shard keys, hash tags."""
+"""Checks for notebook 03 (database scaling): a consistent-hash ring, shard keys, hash tags."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Callable
+
+import numpy as np
+
 from scalekit.exercises.feedback import Feedback, check_number, correct, not_answered, wrong
-from scalekit.routers import HashSharding, cluster_slot, moved_fraction
+from scalekit.routers import ConsistentHashRing, HashSharding, cluster_slot, moved_fraction, stable_hash
 
 SHARD_KEY_CHOICES: dict[str, str] = {
     "conversation_id": (
@@ -57,10 +62,11 @@ def check_shard_key(answer: object) -> Feedback:
         return missing
     if not isinstance(answer, str) or answer not in SHARD_KEY_CHOICES:
         return wrong(f"answer with one of the column names {sorted(SHARD_KEY_CHOICES)}, got {answer!r}.")
-    reason = SHARD_KEY_CHOICES[answer]
     if answer == "conversation_id":
-        return correct(reason + ".")
-    return wrong(f"{answer!r}: {reason}. Which key keeps the hot query on one shard?")
+        return correct(
+            "the hot query now reads a single shard, and the many independent keys spread writes evenly."
+        )
+    return wrong(f"{answer!r}: {SHARD_KEY_CHOICES[answer]}. Which key keeps the hot query on one shard?")
 
 
 def check_same_slot(answer: object, user_id: int = 42) -> Feedback:
@@ -89,4 +95,112 @@ def check_same_slot(answer: object, user_id: int = 42) -> Feedback:
             f"{cart!r} is in slot {slots[0]} and {profile!r} in slot {slots[1]}: without a hash tag the "
             "whole key is hashed. Wrap the shared part in {braces}."
         )
-    return correct(f"both keys hash to slot {slots[0]}, so a cluster keeps them on one node.")
+    return correct("both keys hash to the same slot, so a cluster keeps them on one node.")
+
+
+RING_LAYOUTS: list[tuple[list, int]] = [
+    (["db-0", "db-1", "db-2"], 1),
+    (["db-0", "db-1", "db-2"], 16),
+    (["alpha", "beta", "gamma", "delta", "epsilon"], 4),
+    ([0, 1, 2, 3], 32),
+    ([f"cache-{i}" for i in range(8)], 8),
+]
+
+
+def _ring_keys(rng: np.random.Generator, count: int) -> list:
+    keys: list = []
+    for _ in range(count):
+        number = int(rng.integers(0, 10**6))
+        keys.append(number if rng.random() < 0.3 else f"user:{number}")
+    return keys
+
+
+def check_node_for(func: Callable[..., object], seed: int = 2026) -> Feedback:
+    """Build-it: the learner's ``node_for(key, nodes, vnodes)`` against :class:`ConsistentHashRing`.
+
+    Seeded keys on several layouts must land where the reference ring puts them; then a
+    node joins four, and every key that moves must move to it.
+    """
+    if func is None or func is Ellipsis:
+        return wrong("define node_for(key, nodes, vnodes) and run the cell again.")
+    if not callable(func):
+        return wrong(f"pass the function itself (node_for, no brackets), got {type(func).__name__}.")
+    rng = np.random.default_rng(seed)
+    for nodes, vnodes in RING_LAYOUTS:
+        ring = ConsistentHashRing(nodes, vnodes=vnodes)
+        keys = _ring_keys(rng, 40)
+        for key in keys:
+            call = f"node_for({key!r}, {nodes!r}, vnodes={vnodes})"
+            try:
+                got = func(key, list(nodes), vnodes)
+            except Exception as error:
+                return wrong(f"{call} raised {type(error).__name__}: {error}. {_ring_error_hint(error)}")
+            if got is None or got is Ellipsis:
+                return wrong(f"{call} returned {got!r}: the function body is not finished yet.")
+            expected = ring.node_for(key)
+            if got != expected:
+                return wrong(
+                    f"{call} returned {got!r}, but the first point clockwise from the key's hash "
+                    f"belongs to {expected!r}. {_ring_hint(func, nodes, vnodes, keys)}"
+                )
+    before, after = ["db-0", "db-1", "db-2", "db-3"], ["db-0", "db-1", "db-2", "db-3", "db-4"]
+    keys = _ring_keys(rng, 600)
+    try:
+        moves = [(key, func(key, list(before), 16), func(key, list(after), 16)) for key in keys]
+    except Exception as error:
+        return wrong(f"node_for raised {type(error).__name__}: {error} while a fifth node joined four.")
+    strays = [(key, old, new) for key, old, new in moves if old != new and new != "db-4"]
+    if strays:
+        key, old, new = strays[0]
+        return wrong(
+            f"when db-4 joined, key {key!r} moved from {old!r} to {new!r}: on a ring a key only ever "
+            "moves to the node that joined."
+        )
+    moved = sum(old != new for _, old, new in moves) / len(moves)
+    return correct(
+        f"your ring matches scalekit's on {len(RING_LAYOUTS) * 40} keys, and when a fifth node joined "
+        f"{moved:.0%} of {len(keys)} keys moved, every one of them to the newcomer."
+    )
+
+
+def _ring_error_hint(error: Exception) -> str:
+    if isinstance(error, IndexError):
+        return "A key whose hash is past the last point belongs to the first point: wrap around."
+    if isinstance(error, TypeError):
+        return "Hash keys and points with scalekit.routers.stable_hash (it takes str, bytes or int)."
+    return ""
+
+
+def _ring_hint(func: Callable[..., object], nodes: list, vnodes: int, keys: list) -> str:
+    """Name the likely slip: which usual wrong ring does the learner's function agree with?"""
+
+    def modulo(key) -> object:
+        return nodes[stable_hash(key) % len(nodes)]
+
+    def one_point(key) -> object:
+        return ConsistentHashRing(nodes, vnodes=1).node_for(key)
+
+    def point_before(key) -> object:
+        placed = sorted(
+            (stable_hash(f"{node}#{i}"), str(node), node) for node in nodes for i in range(vnodes)
+        )
+        return placed[bisect_right([p for p, _, _ in placed], stable_hash(key)) - 1][2]
+
+    slips = [
+        (modulo, "That is hash(key) % n, which moves most keys when a node joins; walk the ring instead."),
+        (one_point, f"Place every node at {vnodes} points, f'{{node}}#{{i}}' for i in range(vnodes)."),
+        (point_before, "You took the point before the key; the owner is the next point clockwise."),
+    ]
+    for slip, hint in slips:
+        if (slip is not one_point or vnodes > 1) and all(
+            _safe(func, k, nodes, vnodes) == slip(k) for k in keys
+        ):
+            return hint
+    return "Hash points as stable_hash(f'{node}#{i}') and keys as stable_hash(key), then walk clockwise."
+
+
+def _safe(func: Callable[..., object], key, nodes: list, vnodes: int) -> object:
+    try:
+        return func(key, list(nodes), vnodes)
+    except Exception:
+        return None

@@ -1,0 +1,133 @@
+"""Notebook 04's exercise checks: right answers pass, typical wrong ones are explained, never "Correct"."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from scalekit.exercises import application as ex
+
+
+def hpa(current, metric, target, tolerance=0.1):
+    ratio = metric / target
+    if abs(1 - ratio) <= tolerance:
+        return current
+    return math.ceil(current * ratio)
+
+
+def no_tolerance(current, metric, target, tolerance=0.1):
+    return math.ceil(current * metric / target)
+
+
+def rounds(current, metric, target, tolerance=0.1):
+    ratio = metric / target
+    return current if abs(1 - ratio) <= tolerance else round(current * ratio)
+
+
+def upside_down(current, metric, target, tolerance=0.1):
+    ratio = target / metric
+    return current if abs(1 - ratio) <= tolerance else math.ceil(current * ratio)
+
+
+def fixed_tolerance(current, metric, target, tolerance=0.1):
+    return hpa(current, metric, target)
+
+
+def float_count(current, metric, target, tolerance=0.1):
+    ratio = metric / target
+    return current if abs(1 - ratio) <= tolerance else current * ratio
+
+
+def only_scales_out(current, metric, target, tolerance=0.1):
+    return max(current, hpa(current, metric, target, tolerance))
+
+
+def crashes(current, metric, target, tolerance=0.1):
+    raise ZeroDivisionError("oops")
+
+
+def stub(current, metric, target, tolerance=0.1): ...
+
+
+def verdict(feedback) -> str:
+    return repr(feedback)
+
+
+def test_hpa_build_it_accepts_the_rule() -> None:
+    feedback = ex.check_desired_replicas(hpa)
+    assert feedback and verdict(feedback).startswith("Correct")
+
+
+@pytest.mark.parametrize(
+    ("func", "says"),
+    [
+        (no_tolerance, "within the tolerance"),
+        (rounds, "round up"),
+        (upside_down, "upside down"),
+        (fixed_tolerance, "not a fixed 0.1"),
+        (float_count, "whole number"),
+        (only_scales_out, "returned"),
+        (crashes, "raised ZeroDivisionError"),
+        (stub, "not finished"),
+        (None, "define desired_replicas"),
+        (..., "define desired_replicas"),
+        (hpa(4, 90, 50), "pass the function itself"),
+    ],
+)
+def test_hpa_build_it_explains_wrong_versions(func, says) -> None:
+    feedback = ex.check_desired_replicas(func)
+    assert not feedback
+    assert verdict(feedback).startswith("Not yet") and says in verdict(feedback)
+
+
+def test_scale_out_utilisation() -> None:
+    assert ex.check_scale_out_utilisation(0.80 * 4 / 6)
+    assert ex.check_scale_out_utilisation(np.float64(0.5333))
+    assert "0.5333" not in verdict(ex.check_scale_out_utilisation(0.5333))
+    for wrong, says in [
+        (53.3, "fraction"),
+        (1.2, "multiplied by 6/4"),
+        (0.6, "fixed amount"),
+        (0.4, "fixed amount"),
+        (0.7, "too high"),
+        ("half", "number"),
+        (True, "number"),
+        (math.nan, "finite"),
+        (..., "replace the `...`"),
+    ]:
+        feedback = ex.check_scale_out_utilisation(wrong)
+        assert not feedback and says in verdict(feedback), (wrong, feedback)
+
+
+def test_sticky_loss() -> None:
+    assert ex.check_sticky_loss(0.2)
+    assert ex.check_sticky_loss(0.199)
+    assert "0.2" not in verdict(ex.check_sticky_loss(0.2))
+    for wrong, says in [
+        (20, "fraction"),
+        (0, "die with it"),
+        (0.8, "server survived"),
+        (0.25, "only the dead server"),
+        (1 / 3, "only the dead server"),
+        (None, "replace the `...`"),
+    ]:
+        feedback = ex.check_sticky_loss(wrong)
+        assert not feedback and says in verdict(feedback), (wrong, feedback)
+
+
+def test_session_design_judgement_explains_every_wrong_choice() -> None:
+    right = ex.check_session_design("redis")
+    assert right and "redis" not in verdict(right).lower()
+    reasons = {
+        "sticky_memory": "rolling restart",
+        "signed_cookie": "4 KB",
+        "database": "busiest component",
+    }
+    for choice, reason in reasons.items():
+        feedback = ex.check_session_design(choice)
+        assert not feedback and reason in verdict(feedback)
+    assert set(reasons) | {"redis"} == set(ex.SESSION_DESIGNS)
+    assert "one of" in verdict(ex.check_session_design("memcached"))
+    assert "one of" in verdict(ex.check_session_design(3))
