@@ -5,6 +5,8 @@ dependency is sick its calls hang for ``hang`` seconds and then fail. Every hang
 call holds a worker, so requests that never touch the dependency queue behind them:
 one slow service takes the whole pool down. A timeout bounds how long a call holds
 a worker; a :class:`~scalekit.limits.breaker.CircuitBreaker` stops making the calls.
+A request whose call failed or was skipped still answers, without that part (a page
+without recommendations): degraded, but an answer.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ import numpy as np
 from scalekit.clock import SimClock
 from scalekit.limits.breaker import CircuitBreaker
 
-OK, FALLBACK, FAILED = 0, 1, 2
+OK, CALL_FAILED, SKIPPED = 0, 1, 2
 
 
 @dataclass(frozen=True)
 class PoolRun:
-    """Per request: arrival, response time and outcome (0 ok, 1 fallback answer, 2 error)."""
+    """Per request: arrival, response time and outcome (OK, CALL_FAILED or SKIPPED by the breaker)."""
 
     arrivals: np.ndarray
     response: np.ndarray
@@ -33,8 +35,8 @@ class PoolRun:
 
     @property
     def answered_in_time(self) -> np.ndarray:
-        """True where the client got an answer (full or fallback) before giving up."""
-        return (self.response <= self.patience) & (self.outcome != FAILED)
+        """True where the client got an answer (full or degraded) before giving up."""
+        return self.response <= self.patience
 
     def goodput(self, bins: np.ndarray) -> np.ndarray:
         """Requests per second answered in time, by arrival time in each bin."""
@@ -63,7 +65,7 @@ def simulate_pool(
 
     ``dependency(t)`` is how long a call started at ``t`` takes; ``sick(t)`` says whether
     it then fails. A call that reaches ``timeout`` is cut off and fails. With a breaker,
-    a refused call costs nothing and the request answers with a fallback. The breaker
+    a refused call costs nothing (outcome SKIPPED). The breaker
     must run on a :class:`~scalekit.clock.SimClock`; the simulation moves it.
     """
     arrivals = np.asarray(arrivals, dtype=float)
@@ -88,7 +90,7 @@ def simulate_pool(
             breaker.clock.advance_to(max(now, breaker.clock.now()))
         if kind == 0:
             idle += 1
-            if index >= 0 and breaker is not None and calls[index] and outcome[index] != FALLBACK:
+            if breaker is not None and calls[index] and outcome[index] != SKIPPED:
                 breaker.record(outcome[index] == OK)
         else:
             waiting.append(index)
@@ -98,14 +100,14 @@ def simulate_pool(
             took = work
             if calls[request]:
                 if breaker is not None and not breaker.allow():
-                    outcome[request] = FALLBACK
+                    outcome[request] = SKIPPED
                 else:
                     call = dependency(now)
                     failed = sick(now)
                     if timeout is not None and call > timeout:
                         call, failed = timeout, True
                     took += call
-                    outcome[request] = FAILED if failed else OK
+                    outcome[request] = CALL_FAILED if failed else OK
             finish[request] = now + took
             heapq.heappush(events, (now + took, 0, request))
     return PoolRun(arrivals, finish - arrivals, outcome, float(patience))
