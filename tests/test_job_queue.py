@@ -353,6 +353,7 @@ def test_stateful_against_a_model(redis, ns):
             self.done: set[str] = set()
             self.dead: list[str] = []
             self.by_key: dict[str, str] = {}
+            self.errors: dict[str, str] = {}
             self.held: list[tuple[object, int]] = []
             self.next_id = 1
 
@@ -406,8 +407,9 @@ def test_stateful_against_a_model(redis, ns):
                 return
             outcome = self.queue.nack(job, "boom")
             if not holds:
-                assert outcome == "lost"
+                assert outcome == self._repeated_nack(job, reservation, "boom")
                 return
+            self.errors[job.id] = "boom"
             del self.leased[job.id]
             if job.attempt >= self.max_attempts:
                 assert outcome == "dead"
@@ -416,16 +418,27 @@ def test_stateful_against_a_model(redis, ns):
                 assert outcome == "retry"
                 self.delayed[job.id] = self.clock.now() + backoff(job.attempt)
 
+        def _repeated_nack(self, job, reservation: int, error: str) -> str:
+            """A nack from a reservation that no longer holds the lease: if that reservation's own
+            nack was the last thing to happen to the job, the same outcome again (a re-sent nack)."""
+            if self.reservations[job.id] != reservation:
+                return "lost"
+            if job.id in self.delayed:
+                return "retry"
+            if job.id in self.dead and self.errors.get(job.id) == error:
+                return "dead"
+            return "lost"
+
         def _stale(self) -> list:
-            return [job for job, reservation in self.held if not self._holds(job, reservation)]
+            return [(job, r) for job, r in self.held if not self._holds(job, r)]
 
         @precondition(lambda self: self._stale())
         @rule(data=st.data())
         def stale_holder(self, data) -> None:
             """A worker whose reservation is no longer the latest (reaped, dead-lettered, retried)."""
-            job = data.draw(st.sampled_from(self._stale()))
+            job, reservation = data.draw(st.sampled_from(self._stale()))
             assert self.queue.extend(job) is None
-            assert self.queue.nack(job, "late") == "lost"
+            assert self.queue.nack(job, "late") == self._repeated_nack(job, reservation, "late")
 
         @precondition(lambda self: self.dead)
         @rule(data=st.data())
@@ -450,6 +463,7 @@ def test_stateful_against_a_model(redis, ns):
                 del self.leased[job_id]
                 if self.attempts[job_id] >= self.max_attempts:
                     self.dead.append(job_id)
+                    self.errors[job_id] = f"lease expired on attempt {self.attempts[job_id]}"
                     dead.append(job_id)
                 else:
                     self.ready.appendleft(job_id)

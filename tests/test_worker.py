@@ -248,3 +248,253 @@ def test_same_outcomes_as_rq(divisors, attempts):
         our_results.append((status, info["attempts"] if status == "failed" else None))
     assert our_results == rq_results
     assert [status for status, _ in our_results] == ["failed" if d == 0 else "finished" for d in divisors]
+
+
+def test_heartbeat_keeps_the_lease_of_a_job_longer_than_its_lease(redis, ns):
+    """Lease 0.3 s, a handler of 0.7 s, and a second worker reaping all the while: the job is
+    done exactly once, by its first worker, never "lost" and never dead-lettered."""
+    import threading
+
+    queue = JobQueue(redis, ns.prefix, lease=0.3, max_attempts=1)
+    runs = []
+    rescuer_stop = threading.Event()
+
+    def slow(job):
+        runs.append(job.id)
+        time.sleep(0.7)
+
+    worker = Worker(queue, slow, name="slow", heartbeat=0.05)
+    rescuer = Worker(queue, slow, name="rescuer", heartbeat=0.05)
+
+    def rescue():
+        while not rescuer_stop.is_set():
+            rescuer.step()
+            time.sleep(0.02)
+
+    queue.enqueue("transcode")
+    helper = threading.Thread(target=rescue)
+    helper.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not runs and time.monotonic() < deadline:
+            if worker.step() is not None:
+                break
+            time.sleep(0.01)
+    finally:
+        rescuer_stop.set()
+        helper.join()
+    assert runs == ["1"], "the job ran exactly once"
+    assert queue.info("1")["status"] == "done"
+    assert queue.dead_letters() == [] and queue.stats()["reaped"] == 0
+    outcomes = list(worker.log) + list(rescuer.log)
+    assert [o.result for o in outcomes] == ["done"]
+    assert outcomes[0].beats >= 3
+
+
+def test_without_heartbeat_the_same_job_is_lost_and_dead_lettered(redis, ns):
+    """The defect the heartbeat fixes: with it switched off, the reaper takes the job back."""
+    queue = JobQueue(redis, ns.prefix, lease=0.3, max_attempts=1)
+
+    def slow(job):
+        time.sleep(0.6)
+        queue.reap()
+
+    queue.enqueue("transcode")
+    outcome = Worker(queue, slow, heartbeat=None).step()
+    assert outcome.result == "lost" and outcome.beats == 0
+    assert queue.dead_letters()[0]["error"] == "lease expired on attempt 1"
+
+
+def test_heartbeat_stops_when_the_handler_fails_and_when_the_lease_is_lost(redis, ns):
+    queue = JobQueue(redis, ns.prefix, lease=0.3, max_attempts=3, base_backoff=0)
+
+    def fails(job):
+        time.sleep(0.4)
+        raise RuntimeError("corrupt")
+
+    queue.enqueue("x")
+    worker = Worker(queue, fails, heartbeat=0.05)
+    assert worker.step().result == "retry"
+    assert queue.info("1")["status"] in ("retry", "ready")
+    time.sleep(0.4)
+    assert queue.stats()["leased"] == 0, "no heartbeat outlives its handler"
+
+
+def test_heartbeat_gives_up_after_max_runtime_so_a_hung_handler_is_reaped(redis, ns):
+    queue = JobQueue(redis, ns.prefix, lease=0.3, max_attempts=2)
+
+    def hangs(job):
+        time.sleep(0.9)
+        assert queue.reap() == (["1"], []), "the hung job went back to the queue"
+
+    queue.enqueue("x")
+    assert Worker(queue, hangs, heartbeat=0.05, max_runtime=0.4).step().result == "lost"
+
+
+def test_bad_heartbeat_settings(queue):
+    for bad in (0, -1, 30, 45.0, float("nan")):
+        with pytest.raises(ValueError, match="heartbeat must be None or a number of seconds between 0 and"):
+            Worker(queue, lambda job: None, heartbeat=bad)
+    with pytest.raises(ValueError, match="max_runtime must be None or a number of seconds > 0"):
+        Worker(queue, lambda job: None, max_runtime=0)
+    assert Worker(queue, lambda job: None).heartbeat == 10.0, "a third of the lease by default"
+
+
+class _Unprintable(Exception):
+    def __str__(self):
+        raise RuntimeError("no str")
+
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+class _OnlyRepr(Exception):
+    def __str__(self):
+        raise ValueError("no str")
+
+
+class _StrIsNotAString(Exception):
+    def __str__(self):
+        return 42
+
+
+@pytest.mark.parametrize(
+    ("error", "recorded"),
+    [
+        (_Unprintable(), "_Unprintable (its message could not be read)"),
+        (_OnlyRepr("disk full"), "_OnlyRepr: _OnlyRepr('disk full')"),
+        (_StrIsNotAString(), "_StrIsNotAString: _StrIsNotAString()"),
+    ],
+)
+def test_an_exception_that_cannot_be_printed_never_kills_the_worker(queue, error, recorded):
+    queue.enqueue("poison")
+    queue.enqueue("healthy")
+    done = []
+
+    def handler(job):
+        if job.payload == "poison":
+            raise error
+        done.append(job.payload)
+
+    worker = Worker(queue, handler)
+    assert worker.run() == 4
+    assert done == ["healthy"]
+    assert worker.counts == {"done": 1, "retry": 2, "dead": 1, "lost": 0}
+    assert queue.dead_letters()[0]["error"] == recorded
+    assert worker.log[-1].error == recorded
+
+
+def test_a_nack_resent_after_a_dropped_reply_reports_the_same_outcome(queue):
+    run_nack = queue._nack
+
+    def nack_sent_twice(**kwargs):
+        run_nack(**kwargs)
+        return run_nack(**kwargs)
+
+    queue._nack = nack_sent_twice
+    queue.enqueue("flaky")
+    worker = Worker(queue, lambda job: 1 / 0)
+    assert worker.run() == 3
+    assert worker.counts == {"done": 0, "retry": 2, "dead": 1, "lost": 0}
+    assert queue.stats()["retried"] == 2 and queue.stats()["dead"] == 1
+
+
+class _Outage:
+    """A client that fails the next ``failures`` commands with ``error``, like a restarting server."""
+
+    def __init__(self, client, failures: int, error: Exception) -> None:
+        self._client, self.failures, self.error, self.calls = client, failures, error, 0
+
+    def register_script(self, source: str):
+        from redis.commands.core import Script
+
+        return Script(self, source)
+
+    def evalsha(self, *args, **kwargs):
+        self.calls += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise self.error
+        return self._client.evalsha(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+@pytest.mark.parametrize(
+    "error", [__import__("redis").ConnectionError("Connection refused"), __import__("redis").TimeoutError()]
+)
+def test_worker_waits_out_a_redis_outage_with_bounded_backoff(redis, ns, clock, caplog, error):
+    flaky = _Outage(redis, failures=0, error=error)
+    queue = JobQueue(flaky, ns.prefix, lease=30, clock=clock)
+    for n in range(3):
+        queue.enqueue(n)
+    flaky.failures = 12
+    worker = Worker(queue, lambda job: None, name="w1", reconnect_base=0.5, reconnect_max=4.0)
+    with caplog.at_level("WARNING", logger="scalekit.queues"):
+        assert worker.run() == 3
+    assert worker.counts == {"done": 3, "retry": 0, "dead": 0, "lost": 0}
+    assert worker.reconnects == 12
+    assert clock.now() == 0.5 + 1 + 2 + 4 * 9, "backoff doubles, then stays at reconnect_max"
+    assert "w1: Redis unreachable during reap" in caplog.text and "retry 12 in 4.00 s" in caplog.text
+
+
+def test_an_ack_that_fails_mid_outage_is_retried_not_lost(redis, ns, clock):
+    import redis as redis_py
+
+    flaky = _Outage(redis, failures=0, error=redis_py.ConnectionError("reset by peer"))
+    queue = JobQueue(flaky, ns.prefix, lease=30, clock=clock)
+    queue.enqueue("receipt")
+
+    def handler(job):
+        flaky.failures = 3
+
+    worker = Worker(queue, handler)
+    assert worker.step().result == "done"
+    assert worker.reconnects == 3 and queue.stats()["acked"] == 1
+
+
+def test_reconnect_settings_are_checked(queue):
+    with pytest.raises(ValueError, match="reconnect_base <= reconnect_max"):
+        Worker(queue, lambda job: None, reconnect_base=0)
+    with pytest.raises(ValueError, match="reconnect_base <= reconnect_max"):
+        Worker(queue, lambda job: None, reconnect_base=5, reconnect_max=1)
+
+
+def test_worker_process_survives_redis_restarts(tmp_path):
+    """A worker process carries on through two SIGKILLs and restarts of an append-only Redis:
+    it logs the outage, retries, and every job ends done with its effect counted once."""
+    from throwaway_redis import RedisProcess
+
+    server = RedisProcess(tmp_path / "redis")
+    started: list[subprocess.Popen] = []
+    try:
+        server.start()
+        client = backend.connect(server.url)
+        queue = JobQueue(client, "outage", lease=1.0)
+        ids = [queue.enqueue({"n": n}) for n in range(60)]
+        worker = _worker_process(
+            started,
+            server.url,
+            "outage",
+            *("--lease", "1", "--idempotent", "--job-seconds", "0.03", "--max-attempts", "50"),
+            *("--base-backoff", "0.05"),
+        )
+        for target in (10, 25):
+            deadline = time.monotonic() + 30
+            while queue.stats()["acked"] < target:
+                assert worker.poll() is None, worker.communicate(timeout=10)
+                assert time.monotonic() < deadline, "the worker made no progress"
+                time.sleep(0.02)
+            server.kill()
+            time.sleep(0.5)
+            server.start()
+        _, err = worker.communicate(timeout=60)
+        assert worker.returncode == 0, err
+        assert "Redis unreachable" in err
+        assert [queue.info(i)["status"] for i in ids] == ["done"] * 60
+        assert client.hgetall("outage:effects") == {i: "1" for i in ids}
+        client.close()
+    finally:
+        _kill_all(started)
+        server.kill()

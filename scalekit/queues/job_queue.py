@@ -106,7 +106,13 @@ return 1
 _NACK = (
     _HOLDS_LEASE
     + """
-if not holds_lease(KEYS[1], KEYS[5], ARGV[1], ARGV[2]) then return 0 end
+if not holds_lease(KEYS[1], KEYS[5], ARGV[1], ARGV[2]) then
+  if redis.call('HGET', KEYS[5], ARGV[1]) ~= ARGV[2] then return 0 end
+  local status = redis.call('HGET', KEYS[6], ARGV[1])
+  if status == 'retry' then return 1 end
+  if status == 'dead' and redis.call('HGET', KEYS[7], ARGV[1]) == ARGV[3] then return 2 end
+  return 0
+end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[7], ARGV[1], ARGV[3])
 if tonumber(ARGV[6]) >= tonumber(ARGV[5]) then
@@ -328,7 +334,9 @@ class JobQueue:
 
     def nack(self, job: Job, error: str = "failed") -> str:
         """Report that ``job`` failed: return ``"retry"`` (scheduled after a backoff), ``"dead"``
-        (out of attempts, moved to the dead-letter list) or ``"lost"`` (lease no longer held)."""
+        (out of attempts, moved to the dead-letter list) or ``"lost"`` (lease no longer held).
+
+        Sending the same nack again (after a dropped reply) returns the same outcome."""
         retry_at = self.clock.now() + self.backoff(job.attempt)
         outcome = self._run(
             self._nack,

@@ -5,6 +5,15 @@ exception). ``run(max_jobs=...)`` stops after that many handler runs, or when th
 has nothing left to do; while retries wait for their backoff or a crashed worker's lease
 runs out, it sleeps on the queue's clock (instantly, on a ``SimClock``).
 
+Three things keep a worker alive and its jobs safe:
+
+- a **heartbeat** renews the lease of the running job every ``heartbeat`` seconds, so a
+  job may run longer than its lease (see ``scalekit.queues.heartbeat``);
+- any exception from the handler becomes a retry, even one that cannot be printed;
+- a Redis outage (``ConnectionError``, ``TimeoutError``) is waited out with bounded
+  exponential backoff and logged; a job whose lease ran out meanwhile is reaped and
+  run again, which is why handlers must be idempotent.
+
 Run a worker as its own OS process with ``python -m scalekit.queues.worker --help``;
 fault tests kill such processes with SIGKILL in the middle of a job.
 """
@@ -13,19 +22,28 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import math
 import os
 import sys
 import time
 from collections import deque
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import redis
 
+from scalekit.clock import SimClock
+from scalekit.queues.heartbeat import Heartbeat
 from scalekit.queues.job_queue import Job, JobQueue
 
 Handler = Callable[[Job], object]
+T = TypeVar("T")
+log = logging.getLogger("scalekit.queues")
+OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 
 _COUNT_ONCE = """
 if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
@@ -38,7 +56,8 @@ return 0
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened to one handler run: ``done``, ``retry``, ``dead`` or ``lost`` (lease gone)."""
+    """What happened to one handler run: ``done``, ``retry``, ``dead`` or ``lost`` (lease gone),
+    and how many times its heartbeat renewed the lease."""
 
     job_id: str
     attempt: int
@@ -46,11 +65,36 @@ class Outcome:
     worker: str
     at: float
     error: str = ""
+    beats: int = 0
+
+
+def describe_error(exc: BaseException) -> str:
+    """``"Type: message"`` for an exception, and never an exception itself: a message that
+    cannot be read falls back to its repr, then to the type name alone."""
+    try:
+        name = str(type(exc).__name__)
+    except Exception:
+        name = "Exception"
+    for render in (str, repr):
+        try:
+            text = render(exc)
+        except Exception:
+            continue
+        if isinstance(text, str):
+            return f"{name}: {text}" if render is str or text else name
+    return f"{name} (its message could not be read)"
 
 
 class Worker:
     """Runs ``handler(job)`` for jobs of ``queue``; an exception means "retry later".
 
+    ``heartbeat`` (seconds, default a third of the lease; ``None`` turns it off) is how often
+    a background thread renews the lease of the running job; ``max_runtime`` (seconds, default
+    no limit) stops renewing a handler that runs that long, so a hung job is reaped. On a
+    ``SimClock`` time moves only when code moves it, so there is no background heartbeat.
+
+    A Redis outage is retried after ``reconnect_base`` seconds, doubling up to
+    ``reconnect_max``, for as long as it lasts; ``reconnects`` counts the retries.
     ``log`` keeps the latest outcomes (at most ``log_size``) for tables and tests;
     ``poll`` is the longest single sleep while waiting for work.
     """
@@ -63,35 +107,93 @@ class Worker:
         name: str = "worker",
         poll: float = 1.0,
         log_size: int = 10_000,
+        heartbeat: float | bool | None = True,
+        max_runtime: float | None = None,
+        reconnect_base: float = 0.05,
+        reconnect_max: float = 2.0,
     ) -> None:
         if not poll > 0:
             raise ValueError(f"poll must be > 0 seconds, got {poll}")
         if not callable(handler):
             raise ValueError(f"handler must be callable with a Job, got {handler!r}")
+        if heartbeat is True:
+            heartbeat = queue.lease / 3
+        elif heartbeat is False:
+            heartbeat = None
+        if heartbeat is not None and not 0 < heartbeat < queue.lease:
+            raise ValueError(
+                f"heartbeat must be None or a number of seconds between 0 and the lease "
+                f"({queue.lease:g} s), got {heartbeat}"
+            )
+        if max_runtime is not None and not (max_runtime > 0 and math.isfinite(max_runtime)):
+            raise ValueError(f"max_runtime must be None or a number of seconds > 0, got {max_runtime}")
+        if not 0 < reconnect_base <= reconnect_max < math.inf:
+            raise ValueError(
+                f"reconnect backoff needs 0 < reconnect_base <= reconnect_max, got {reconnect_base} "
+                f"and {reconnect_max}"
+            )
         self.queue, self.handler, self.name, self.poll = queue, handler, name, float(poll)
+        self.heartbeat = None if heartbeat is None else float(heartbeat)
+        self.max_runtime = max_runtime
+        self.reconnect_base, self.reconnect_max = float(reconnect_base), float(reconnect_max)
+        self.reconnects = 0
         self.log: deque[Outcome] = deque(maxlen=log_size)
         self.counts = {"done": 0, "retry": 0, "dead": 0, "lost": 0}
 
     def step(self) -> Outcome | None:
         """Reap expired leases, then reserve and process one job; None if no job was ready."""
-        self.queue.reap()
-        job = self.queue.reserve()
+        self._retrying(self.queue.reap)
+        job = self._retrying(self.queue.reserve)
         return None if job is None else self.process(job)
 
     def process(self, job: Job) -> Outcome:
-        """Run the handler on a reserved ``job`` and ack it, or nack it if the handler raised."""
+        """Run the handler on a reserved ``job`` (renewing its lease meanwhile) and ack it,
+        or nack it if the handler raised."""
         error = ""
-        try:
-            self.handler(job)
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            result = self.queue.nack(job, error)
+        beating = self._heartbeat(job)
+        with beating:
+            try:
+                self.handler(job)
+            except Exception as exc:
+                error = describe_error(exc)
+        if error:
+            result = self._retrying(self.queue.nack, job, error)
         else:
-            result = "done" if self.queue.ack(job) else "lost"
-        outcome = Outcome(job.id, job.attempt, result, self.name, self.queue.clock.now(), error)
+            result = "done" if self._retrying(self.queue.ack, job) else "lost"
+        beats = beating.beats if isinstance(beating, Heartbeat) else 0
+        outcome = Outcome(job.id, job.attempt, result, self.name, self.queue.clock.now(), error, beats)
         self.log.append(outcome)
         self.counts[result] += 1
         return outcome
+
+    def _heartbeat(self, job: Job) -> Heartbeat | nullcontext[None]:
+        if self.heartbeat is None or isinstance(self.queue.clock, SimClock):
+            return nullcontext()
+        return Heartbeat(self.queue, job, self.heartbeat, max_runtime=self.max_runtime)
+
+    def _retrying(self, call: Callable[..., T], *args: Any) -> T:
+        """``call(*args)``, retried through a Redis outage with bounded exponential backoff.
+
+        Every queue operation is safe to repeat: a lost reply to ``reserve`` leaves a lease
+        that the reaper recovers, and a repeated ``ack`` or ``nack`` of one reservation
+        reports the same outcome."""
+        failures = 0
+        while True:
+            try:
+                return call(*args)
+            except OUTAGE_ERRORS as exc:
+                delay = min(self.reconnect_max, self.reconnect_base * 2.0 ** min(failures, 30))
+                failures += 1
+                self.reconnects += 1
+                log.warning(
+                    "%s: Redis unreachable during %s (%s); retry %d in %.2f s",
+                    self.name,
+                    getattr(call, "__name__", "a call"),
+                    describe_error(exc),
+                    failures,
+                    delay,
+                )
+                self.queue.clock.sleep(delay)
 
     def run(self, max_jobs: int | None = None, *, forever: bool = False) -> int:
         """Process jobs; return how many handler runs happened.
@@ -106,7 +208,7 @@ class Worker:
             if self.step() is not None:
                 handled += 1
                 continue
-            upcoming = self.queue.next_change()
+            upcoming = self._retrying(self.queue.next_change)
             if upcoming is None and not forever:
                 return handled
             self._wait_until(upcoming)
@@ -168,11 +270,13 @@ def main(argv: list[str] | None = None) -> int:
         help="module:function taking a Job (default: count runs in the hash <prefix>:effects)",
     )
     parser.add_argument("--idempotent", action="store_true", help="the default handler counts each job once")
+    parser.add_argument("--job-seconds", type=float, default=0.0, help="the default handler's work time")
     parser.add_argument("--crash-on-job", type=int, default=None, help="test hook: hang in the Nth job")
     parser.add_argument("--flag", default=None, help="test hook: file created when the hang starts")
     options = parser.parse_args(argv)
     if not options.url:
         parser.error("a worker process needs a real Redis: pass --url or set REDIS_URL")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     client = redis.Redis.from_url(options.url, decode_responses=True)
     queue = JobQueue(
         client,
@@ -186,12 +290,24 @@ def main(argv: list[str] | None = None) -> int:
         handler = _load_handler(options.handler)
     else:
         handler = counting_handler(client, f"{options.prefix}:effects", idempotent=options.idempotent)
+        if options.job_seconds > 0:
+            handler = _slowed(handler, options.job_seconds)
     if options.crash_on_job is not None:
         handler = _hang_on(handler, options.crash_on_job, options.flag)
     worker = Worker(queue, handler, name=options.name, poll=min(0.2, options.lease / 4))
     handled = worker.run(options.max_jobs, forever=options.forever)
     print(f"handled {handled} jobs: {worker.counts['done']} done, {worker.counts['retry']} retried")
     return 0
+
+
+def _slowed(handler: Handler, seconds: float) -> Handler:
+    """Wrap ``handler`` so that each run first works for ``seconds``."""
+
+    def slow(job: Job) -> object:
+        time.sleep(seconds)
+        return handler(job)
+
+    return slow
 
 
 def _hang_on(handler: Handler, nth: int, flag: str | None) -> Handler:
