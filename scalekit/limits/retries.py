@@ -112,10 +112,12 @@ def retry_storm(
     # each cohort: [step it joined, attempt, amount still queued]
     cohorts: list[list[float]] = []
     head = expire = 0
+    queued = 0.0
     window = max(1, round(policy.budget_window / dt))
     for k in range(steps):
         fresh[k] = demand[k]
         cohorts.append([k, 1, demand[k]])
+        queued += demand[k]
         for attempt in range(2, policy.attempts + 1):
             amount = scheduled[k, attempt]
             if amount > 0 and policy.budget is not None:
@@ -125,16 +127,19 @@ def retry_storm(
             if amount > 0:
                 sent_retries[k] += amount
                 cohorts.append([k, attempt, amount])
+                queued += amount
         work = capacity * dt
         while work > 1e-12 and head < len(cohorts):
             joined, _, amount = cohorts[head]
             gone = k - joined >= wait_steps
             if gone and drop_expired:
+                queued -= amount
                 cohorts[head][2] = 0.0
                 head += 1
                 continue
             served = min(amount, work)
             work -= served
+            queued -= served
             if gone:
                 wasted[k] += served
             else:
@@ -149,7 +154,7 @@ def retry_storm(
             if attempt < policy.attempts and amount > 0:
                 _schedule(scheduled, k, attempt, amount, policy, dt)
             expire += 1
-        queue_len[k] = sum(c[2] for c in cohorts[head:expire]) + sum(c[2] for c in cohorts[expire:])
+        queue_len[k] = max(0.0, queued)
     spike_end = float(spike[1])
     return StormRun(times, fresh, sent_retries, good, wasted, queue_len, dt, spike_end)
 

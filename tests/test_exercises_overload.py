@@ -1,0 +1,148 @@
+"""Notebook 10's checks: right answers pass, typical wrong ones get a sentence that says why."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from scalekit.exercises import overload as checks
+
+
+class RightBucket:
+    def __init__(self, rate, burst):
+        self.rate, self.burst, self.tokens, self.last = rate, burst, float(burst), None
+
+    def allow(self, now):
+        if self.last is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class NeverRefills(RightBucket):
+    def allow(self, now):
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class NoCap(RightBucket):
+    def allow(self, now):
+        if self.last is not None:
+            self.tokens += (now - self.last) * self.rate
+        self.last = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class WholeTokensOnly(RightBucket):
+    def allow(self, now):
+        if self.last is not None:
+            self.tokens = min(self.burst, self.tokens + math.floor((now - self.last) * self.rate))
+        self.last = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class AllowsAnyFraction(RightBucket):
+    def allow(self, now):
+        if self.last is not None:
+            self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens > 0:
+            self.tokens = max(0.0, self.tokens - 1)
+            return True
+        return False
+
+
+class FixedWindowInDisguise(RightBucket):
+    def allow(self, now):
+        window = math.floor(now * self.rate / self.burst)
+        if window != self.last:
+            self.last, self.tokens = window, self.burst
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class Stub:
+    def __init__(self, rate, burst): ...
+
+    def allow(self, now): ...
+
+
+def test_a_right_bucket_is_correct_and_the_message_gives_no_code_away():
+    feedback = checks.check_token_bucket(RightBucket)
+    assert feedback, feedback
+    assert repr(feedback).startswith("Correct: ")
+
+
+@pytest.mark.parametrize(
+    ("broken", "says"),
+    [
+        (NeverRefills, "refused it"),
+        (NoCap, "let it through"),
+        (WholeTokensOnly, "refused it"),
+        (AllowsAnyFraction, "let it through"),
+        (FixedWindowInDisguise, "refused it"),
+    ],
+)
+def test_broken_buckets_get_a_concrete_failing_request(broken, says):
+    feedback = checks.check_token_bucket(broken)
+    assert not feedback
+    text = repr(feedback)
+    assert text.startswith("Not yet: ") and says in text
+    assert "request" in text and "t = " in text and "tokens" in text
+
+
+def test_an_unfinished_stub_or_a_placeholder_is_not_yet_not_an_exception():
+    assert "returned None" in repr(checks.check_token_bucket(Stub))
+    assert "replace the `...`" in repr(checks.check_token_bucket(...))
+    assert "pass the class" in repr(checks.check_token_bucket(3))
+
+
+def test_a_bucket_that_raises_or_returns_numbers_gets_told():
+    class Raises(RightBucket):
+        def allow(self, now):
+            raise KeyError("x")
+
+    class ReturnsCount(RightBucket):
+        def allow(self, now):
+            return 1
+
+    assert "raised KeyError" in repr(checks.check_token_bucket(Raises))
+    assert "True or False" in repr(checks.check_token_bucket(ReturnsCount))
+
+
+def test_retry_remedy_budget_is_right_and_each_wrong_choice_says_why():
+    outcomes = checks.remedy_outcomes()
+    assert math.isfinite(outcomes["budget"])
+    right = checks.check_retry_remedy("budget")
+    assert right and "budget" not in repr(right) and "10" not in repr(right)
+    for wrong_choice, reason in checks.WHY_NOT.items():
+        feedback = checks.check_retry_remedy(wrong_choice)
+        assert not feedback and reason in repr(feedback)
+        assert math.isinf(outcomes[wrong_choice])
+    assert "answer with one of" in repr(checks.check_retry_remedy("reboot"))
+
+
+def test_shard_quantile():
+    right = checks.check_shard_quantile(0.99 ** (1 / 40))
+    assert right and "0.99" not in repr(right)
+    assert checks.check_shard_quantile(1 - 0.01 / 40)
+    assert "page's own target" in repr(checks.check_shard_quantile(0.99))
+    assert "invert it" in repr(checks.check_shard_quantile(0.99**40))
+    assert "percentage" in repr(checks.check_shard_quantile(99.97))
+    assert "too loose" in repr(checks.check_shard_quantile(0.999))
+    assert "too strict" in repr(checks.check_shard_quantile(0.99999))
+    assert "replace" in repr(checks.check_shard_quantile(None))
