@@ -93,7 +93,7 @@ def _name(obj: object) -> str:
 INCIDENT = {"rate": 80.0, "capacity": 100.0, "spike_rate": 200.0, "spike": (10.0, 40.0), "duration": 600.0}
 REMEDIES = {
     "backoff": ("exponential backoff (1 s, 2 s, ...)", RetryPolicy("backoff", base=1.0), {}),
-    "jitter": ("backoff with full jitter", RetryPolicy("jitter", base=1.0, jitter=True), {}),
+    "jitter": ("backoff and full jitter", RetryPolicy("jitter", base=1.0, jitter=True), {}),
     "timeout": ("clients wait 4 s instead of 2 s", RetryPolicy("immediate"), {"timeout": 4.0}),
     "capacity": ("20 % more capacity", RetryPolicy("immediate"), {"capacity": 120.0}),
     "budget": ("a retry budget of 10 % of requests", RetryPolicy("budget", budget=0.1), {}),

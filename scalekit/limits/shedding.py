@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scalekit.sim import fifo_wait
+
 GOOD, LATE, REFUSED, DROPPED = 0, 1, 2, 3
 OUTCOMES = ("answered in time", "served too late", "refused at once", "dropped, client gone")
 
@@ -137,8 +139,8 @@ def fluid_admission(
 
     With ``max_wait`` (a limiter in front), arrivals that would make the backlog hold
     more than ``max_wait`` seconds of work at the current capacity are refused at once.
-    ``wait`` is the exact FIFO wait of a step's arrivals (the time until everything
-    ahead of them is served, with the capacity the trace gives later), and
+    ``wait`` is the longest FIFO wait of a step's arrivals (:func:`scalekit.sim.fifo_wait`:
+    until everything ahead of them is served, at the capacity that follows), and
     ``timed_out`` counts admitted requests whose wait exceeds ``patience``: served,
     but after the client left. Requests still queued at the end wait past the trace.
     """
@@ -158,16 +160,8 @@ def fluid_admission(
         take = min(rate * dt, max(0.0, room))
         admitted[k] = take
         backlog = max(0.0, backlog + take - cap * dt)
-    arrived = np.concatenate([[0.0], np.cumsum(admitted)])
-    served = np.zeros_like(arrived)
-    backlog = 0.0
-    for k in range(admitted.size):
-        backlog = max(0.0, backlog + admitted[k] - serve_rate[k] * dt)
-        served[k + 1] = arrived[k + 1] - backlog
-    times = np.arange(arrived.size) * dt
-    mid = (arrived[:-1] + arrived[1:]) / 2
-    reached = np.interp(mid, served, times, right=np.inf)
-    wait_sub = np.maximum(0.0, reached - (times[:-1] + dt / 2))
+    middles = (np.arange(admitted.size) + 0.5) * dt
+    wait_sub = fifo_wait(admitted / dt, serve_rate, dt, at=middles)
     late_sub = np.where(wait_sub > patience, admitted, 0.0)
     shape = (rates.size, substeps)
     adm = admitted.reshape(shape).sum(axis=1)
