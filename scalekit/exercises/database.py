@@ -17,11 +17,13 @@ SHARD_KEY_CHOICES: dict[str, str] = {
     ),
     "message_id": (
         "hashing the message id spreads writes evenly, but one conversation's messages end up "
-        "on every shard, so the hot query becomes a scatter-gather over all of them"
+        "on every shard, so the hot query becomes a scatter-gather over all of them (and ranges of "
+        "these time-ordered ids would send every new message to the last shard)"
     ),
     "created_at": (
         "range-sharding by time sends every new message to the newest range: one hot shard "
-        "takes all the writes while the others sit idle"
+        "takes all the writes while the others sit idle (and hashing the time instead would "
+        "scatter each conversation over every shard)"
     ),
     "sender_country": (
         "geography keeps data near users, but one country's senders dwarf the others (uneven "
