@@ -222,7 +222,7 @@ def _indexes(a: Architecture) -> AuditItem:
         )
         return _item("indexes", False, "no query plans were read", step)
     if not scans:
-        return _item("indexes", True, f"all {len(a.query_plans)} hot queries search an index", "")
+        return _item("indexes", True, f"every hot query ({len(a.query_plans)}) searches an index", "")
     step = (
         f"Add an index on the columns those queries filter or sort on, then read the plan again: it should "
         f"say SEARCH ... USING INDEX instead of {scans[0]!r} (notebook 08, question 2)."
