@@ -124,16 +124,21 @@ def test_a_bucket_that_raises_or_returns_numbers_gets_told():
     assert "True or False" in repr(checks.check_token_bucket(ReturnsCount))
 
 
-def test_retry_remedy_budget_is_right_and_each_wrong_choice_says_why():
-    outcomes = checks.remedy_outcomes()
-    assert math.isfinite(outcomes["budget"])
-    right = checks.check_retry_remedy("budget")
-    assert right and "budget" not in repr(right) and "10" not in repr(right)
-    for wrong_choice, reason in checks.WHY_NOT.items():
-        feedback = checks.check_retry_remedy(wrong_choice)
-        assert not feedback and reason in repr(feedback)
-        assert math.isinf(outcomes[wrong_choice])
-    assert "answer with one of" in repr(checks.check_retry_remedy("reboot"))
+def test_timeout_choice_explains_each_wrong_one():
+    outcomes = checks.timeout_outcomes()
+    right = checks.check_timeout(0.5)
+    assert right and outcomes[0.5][0] > 0.95 and outcomes[0.5][1] < 0.01
+    assert "0.5" not in repr(right)
+    for too_long in (30, 2.0):
+        feedback = checks.check_timeout(too_long)
+        assert not feedback and "Little's law" in repr(feedback) and "more than the pool" in repr(feedback)
+        assert outcomes[float(too_long)][0] < 0.5
+    too_short = checks.check_timeout(0.05)
+    assert not too_short and "while the service is healthy" in repr(too_short)
+    assert outcomes[0.05][1] > 0.3
+    assert "choose one of" in repr(checks.check_timeout(1))
+    assert "choose one of" in repr(checks.check_timeout("fast"))
+    assert "replace" in repr(checks.check_timeout(...))
 
 
 def test_shard_quantile():

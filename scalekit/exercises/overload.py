@@ -1,4 +1,4 @@
-"""Checks for notebook 10 (staying up under overload): a token bucket, a retry storm, a fan-out target."""
+"""Checks for notebook 10 (staying up under overload): a token bucket, a timeout, a fan-out target."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 
 from scalekit.exercises.feedback import Feedback, correct, not_answered, wrong
 from scalekit.limits import TokenBucketModel
-from scalekit.limits.retries import RetryPolicy, retry_storm
+from scalekit.limits.pool import CALL_FAILED, simulate_pool
 
 # (rate per second, burst, seed): steady streams, tight bursts and long idle gaps
 BUCKET_CASES = ((5.0, 10, 1), (2.5, 4, 2), (40.0, 5, 3), (0.5, 3, 4))
@@ -88,60 +88,91 @@ def _name(obj: object) -> str:
     return getattr(obj, "__name__", type(obj).__name__)
 
 
-# The incident of the judgement exercise: 80 req/s on 100 req/s of capacity, a 30 s spike
-# to 200 req/s, clients that give up after 2 s and retry at once, up to 3 tries.
-INCIDENT = {"rate": 80.0, "capacity": 100.0, "spike_rate": 200.0, "spike": (10.0, 40.0), "duration": 600.0}
-REMEDIES = {
-    "backoff": ("exponential backoff (1 s, 2 s, ...)", RetryPolicy("backoff", base=1.0), {}),
-    "jitter": ("backoff and full jitter", RetryPolicy("jitter", base=1.0, jitter=True), {}),
-    "timeout": ("clients wait 4 s instead of 2 s", RetryPolicy("immediate"), {"timeout": 4.0}),
-    "capacity": ("20 % more capacity", RetryPolicy("immediate"), {"capacity": 120.0}),
-    "budget": ("a retry budget of 10 % of requests", RetryPolicy("budget", budget=0.1), {}),
+# The judgement exercise: 100 requests/s on 20 workers; 30 % call a recommendations
+# service (median 50 ms, a long tail) that hangs for 30 s, then fails, from t = 30 s to 60 s.
+TIMEOUT_CHOICES = (30.0, 2.0, 0.5, 0.05)
+POOL = {
+    "rate": 100.0,
+    "workers": 20,
+    "work": 0.02,
+    "share_calling": 0.3,
+    "outage": (30.0, 60.0),
+    "hang": 30.0,
 }
-WHY_NOT = {
-    "backoff": "backoff only delays each retry by a second or two; every abandoned request is still "
-    "retried, so the server still gets up to three copies of each",
-    "jitter": "jitter spreads the retries out in time but does not remove any: the load stays near three "
-    "times the traffic",
-    "timeout": "a longer timeout helps only while the queue holds less than 4 s of work; this spike left "
-    "far more, so every client still gave up and retried",
-    "capacity": "120 req/s is still far below three tries of 80 req/s; capacity would have to exceed the "
-    "amplified load, not the normal one",
-}
-
-
-def remedy_outcomes() -> dict[str, float]:
-    """Seconds after the spike until each remedy's goodput is back for good (inf: never, in 10 minutes)."""
-    return dict(_remedy_outcomes())
 
 
 @functools.cache
-def _remedy_outcomes() -> tuple[tuple[str, float], ...]:
-    base = {key: INCIDENT[key] for key in ("rate", "capacity", "spike_rate", "spike", "duration")}
-    return tuple(
-        (key, retry_storm(policy, **{**base, **extra}).recovered_after())
-        for key, (_, policy, extra) in REMEDIES.items()
-    )
+def timeout_outcomes(seed: int = 7) -> dict[float, tuple[float, float]]:
+    """For each choice: share answered in time during the outage, share of calls cut off while healthy."""
+    rng = np.random.default_rng(seed)
+    arrivals = np.cumsum(rng.exponential(1 / POOL["rate"], 9_000))
+    arrivals = arrivals[arrivals < 90.0]
+    calls = rng.random(arrivals.size) < POOL["share_calling"]
+    start, end = POOL["outage"]
+    latencies = rng.lognormal(np.log(0.05), 0.6, size=arrivals.size).tolist()
+    draws = iter(latencies)
+
+    def sick(t: float) -> bool:
+        return start <= t < end
+
+    def latency(t: float) -> float:
+        return POOL["hang"] if sick(t) else next(draws)
+
+    results = {}
+    for timeout in TIMEOUT_CHOICES:
+        draws = iter(latencies)
+        run = simulate_pool(
+            arrivals,
+            calls,
+            workers=POOL["workers"],
+            work=POOL["work"],
+            dependency=latency,
+            sick=sick,
+            patience=2.0,
+            timeout=timeout,
+        )
+        calm = calls & ((arrivals < start) | (arrivals >= end + 10))
+        results[timeout] = (
+            run.share_answered(start + 5, end),
+            float((run.outcome[calm] == CALL_FAILED).mean()),
+        )
+    return results
 
 
-def check_retry_remedy(answer: object) -> Feedback:
-    """Judgement: which single change ends the incident's retry storm? Answers are keys of REMEDIES."""
+def check_timeout(answer: object) -> Feedback:
+    """Judgement: the timeout (seconds) for calls to the recommendations service, one of TIMEOUT_CHOICES."""
     missing = not_answered(answer)
     if missing is not None:
         return missing
-    key = str(answer).strip().lower()
-    if key not in REMEDIES:
-        return wrong(f"answer with one of {', '.join(repr(k) for k in REMEDIES)}, got {answer!r}.")
-    after = remedy_outcomes()
-    if math.isfinite(after[key]):
-        stayed_down = sum(not math.isfinite(after[k]) for k in REMEDIES if k != key)
-        return correct(
-            "that change keeps the load reaching the server below its capacity whatever the size of the "
-            f"spike, so the queue drains; in the simulation the other {stayed_down} changes all stayed down."
+    try:
+        choice = float(answer)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        choice = math.nan
+    if choice not in TIMEOUT_CHOICES:
+        return wrong(
+            f"choose one of {', '.join(f'{t:g}' for t in TIMEOUT_CHOICES)} (seconds), got {answer!r}."
         )
-    return wrong(
-        f"with {REMEDIES[key][0]} the simulated service is still down 10 minutes after the spike: "
-        f"{WHY_NOT[key]}. Which change limits how many retries reach the server at all?"
+    outcomes = timeout_outcomes()
+    during, cut = outcomes[choice]
+    calls_per_s = POOL["rate"] * POOL["share_calling"]
+    if calls_per_s * choice > POOL["workers"] - POOL["rate"] * POOL["work"]:
+        return wrong(
+            f"{calls_per_s:g} calls a second each holding a worker for {choice:g} s keep "
+            f"{calls_per_s * choice:g} workers busy on average (Little's law), more than the pool's "
+            f"{POOL['workers']}: in the simulation only {during:.0%} of requests during the outage "
+            "got an answer in time."
+        )
+    best = max(TIMEOUT_CHOICES, key=lambda t: outcomes[t][0] - outcomes[t][1])
+    if choice != best:
+        return wrong(
+            f"that protects the pool, but it also cuts off {cut:.0%} of the calls while the service is "
+            "healthy (its median is 50 ms and its tail is long): those pages lose their recommendations "
+            "for nothing."
+        )
+    return correct(
+        "that timeout lets the healthy service's slow tail finish and keeps the workers held by the sick "
+        f"service below the pool size: {during:.1%} of requests answered in time during the outage, "
+        f"and {cut:.2%} of healthy calls were cut off."
     )
 
 
