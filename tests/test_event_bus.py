@@ -143,3 +143,82 @@ def test_runs_on_redis_cluster(redis_cluster_url):
         for key in client.scan_iter(match=f"{prefix}:*"):
             client.delete(key)
         client.close()
+
+
+def test_a_poison_event_is_dead_lettered_after_max_deliveries(redis, ns):
+    """An event whose handler always fails is delivered at most max_deliveries times, then moves
+    to the dead-letter stream with its last error; the other events and groups are untouched."""
+    bus = EventBus(redis, ns.prefix, max_deliveries=3)
+    bus.subscribe("orders", "email")
+    bus.subscribe("orders", "analytics")
+    for event in orders(3):
+        bus.publish("orders", event)
+    attempts = []
+
+    def send(message):
+        attempts.append((message.event["order_id"], message.deliveries))
+        if message.event["order_id"] == 1:
+            raise ConnectionError(f"mail server refused order 1 (try {message.deliveries})")
+
+    assert bus.consume("orders", "email", "email-1", send) == 2
+    for _ in range(5):
+        bus.consume(
+            "orders", "email", "email-2", send, messages=bus.claim("orders", "email", "email-2", min_idle=0)
+        )
+    assert attempts == [(0, 1), (1, 1), (2, 1), (1, 2), (1, 3)], "three deliveries, never a fourth"
+    assert bus.pending("orders", "email") == {}
+    [dead] = bus.dead_letters("orders")
+    assert (dead.group, dead.topic, dead.event, dead.deliveries) == ("email", "orders", orders(3)[1], 3)
+    assert dead.error == "ConnectionError: mail server refused order 1 (try 3)"
+    assert bus.dead_letters("orders", group="analytics") == []
+    assert len(bus.read("orders", "analytics", "a1")) == 3, "another group still gets the event"
+
+
+def test_a_handled_event_forgets_its_earlier_error(redis, ns):
+    bus = EventBus(redis, ns.prefix, max_deliveries=2)
+    bus.subscribe("orders", "email")
+    bus.publish("orders", {"order_id": 1})
+    failures = iter([True, False])
+
+    def flaky(message):
+        if next(failures):
+            raise TimeoutError()
+
+    assert bus.consume("orders", "email", "e1", flaky) == 0
+    assert (
+        bus.consume("orders", "email", "e1", flaky, messages=bus.claim("orders", "email", "e1", min_idle=0))
+        == 1
+    )
+    assert bus.dead_letters("orders") == [] and bus.pending("orders", "email") == {}
+    assert ns.keys() == [bus.stream_key("orders")], "no error record is left behind"
+
+
+def test_a_crash_while_dead_lettering_leaves_one_dead_letter(redis, ns, monkeypatch):
+    """Moving an event to the dead letters is: copy, then ack. A crash between the two steps
+    means the next claim copies it again; listing still shows it once."""
+    bus = EventBus(redis, ns.prefix, max_deliveries=1)
+    bus.subscribe("orders", "email")
+    bus.publish("orders", {"order_id": 9})
+    bus.read("orders", "email", "e1")
+    real_ack = bus.client.xack
+    monkeypatch.setattr(bus.client, "xack", lambda *a: (_ for _ in ()).throw(ConnectionError("crash")))
+    with pytest.raises(ConnectionError):
+        bus.claim("orders", "email", "e2", min_idle=0)
+    monkeypatch.setattr(bus.client, "xack", real_ack)
+    assert bus.claim("orders", "email", "e2", min_idle=0) == []
+    assert [d.event for d in bus.dead_letters("orders")] == [{"order_id": 9}]
+    assert bus.pending("orders", "email") == {}
+
+
+def test_delivery_limit_is_checked(redis, ns):
+    for bad in (0, -1, 1.5, True, None):
+        with pytest.raises(ValueError, match="max_deliveries must be a whole number >= 1"):
+            EventBus(redis, ns.prefix, max_deliveries=bad)
+
+
+def test_events_that_json_would_change_are_refused(bus, ns):
+    with pytest.raises(ValueError, match="non-string key 7"):
+        bus.publish("orders", {7: "seven"})
+    with pytest.raises(ValueError, match="tuples come back as lists"):
+        bus.publish("orders", {"items": ("a", "b")})
+    assert ns.keys() == []

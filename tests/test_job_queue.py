@@ -589,3 +589,58 @@ def test_retry_dead_respects_max_backlog(redis, ns, clock):
     assert queue.ack(queue.reserve())
     assert queue.retry_dead(poison) is True
     assert queue.retry_dead("no-such-job") is False
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({1: "a"}, r"non-string key 1 at the top level: JSON object keys are strings"),
+        ({"order": {2: "x", "b": 1}}, r"non-string key 2 at \['order'\]"),
+        ({1: "a", "b": 2}, "non-string key 1"),
+        ({(1, 2): "pair"}, r"non-string key \(1, 2\)"),
+        ({True: "yes"}, "non-string key True"),
+        ({"sizes": (240, 720)}, "would not come back unchanged from JSON .tuples come back as lists"),
+        ({"ratio": float("nan")}, "must be JSON-serialisable"),
+        ([float("inf")], "must be JSON-serialisable"),
+        ({"when": object()}, "must be JSON-serialisable"),
+        ({"tags": {"a", "b"}}, "must be JSON-serialisable"),
+    ],
+)
+def test_payloads_that_json_would_change_are_refused(redis, ns, clock, payload, message):
+    """A worker must receive exactly what was enqueued: no silent {1: 'a'} -> {'1': 'a'}."""
+    queue = make_queue(redis, ns, clock)
+    with pytest.raises(ValueError, match=message):
+        queue.enqueue(payload)
+    assert ns.keys() == []
+
+
+def test_hostile_payloads_are_refused_cleanly(redis, ns, clock):
+    queue = make_queue(redis, ns, clock)
+    nested: list = []
+    for _ in range(5000):
+        nested = [nested]
+    with pytest.raises(ValueError, match="nested too deeply"):
+        queue.enqueue(nested)
+    circular: dict = {}
+    circular["self"] = circular
+    with pytest.raises(ValueError, match=r"nested too deeply|Circular reference"):
+        queue.enqueue(circular)
+
+    class Unprintable:
+        def __repr__(self):
+            raise RuntimeError("no repr")
+
+        def __hash__(self):
+            return 1
+
+    with pytest.raises(ValueError, match="non-string key of type Unprintable"):
+        queue.enqueue({Unprintable(): 1})
+    assert ns.keys() == []
+    assert queue.reserve() is None
+    queue.enqueue({"unicode": "zürich ✓", "big": 2**70, "neg_zero": -0.0, "nested": [{"a": [None, True]}]})
+    assert queue.reserve().payload == {
+        "unicode": "zürich ✓",
+        "big": 2**70,
+        "neg_zero": 0.0,
+        "nested": [{"a": [None, True]}],
+    }

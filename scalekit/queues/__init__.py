@@ -6,8 +6,18 @@ publishes events to Redis Streams, where every subscriber group gets every event
 the consumers inside a group share them.
 """
 
-from scalekit.queues.event_bus import EventBus, Message
+from scalekit.queues.event_bus import DeadLetter, EventBus, Message
 from scalekit.queues.job_queue import Job, JobQueue, QueueFull
 from scalekit.queues.worker import Outcome, Worker, counting_handler
 
-__all__ = ["EventBus", "Job", "JobQueue", "Message", "Outcome", "QueueFull", "Worker", "counting_handler"]
+__all__ = [
+    "DeadLetter",
+    "EventBus",
+    "Job",
+    "JobQueue",
+    "Message",
+    "Outcome",
+    "QueueFull",
+    "Worker",
+    "counting_handler",
+]

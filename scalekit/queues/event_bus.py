@@ -8,6 +8,17 @@ A consumer acknowledges an event with XACK after handling it; until then it stay
 the group's pending list, and if the consumer dies, another one takes it over with
 XAUTOCLAIM. Delivery is at least once, as with the job queue.
 
+An event that fails every time (a *poison* event) would be claimed and fail forever.
+So each group delivers an event at most ``max_deliveries`` times; the claim after the
+last one moves it to the topic's dead-letter stream (``<prefix>:dead:<topic>``) with its
+group, delivery count and last error, where ``dead_letters`` lists it for a person to
+look at. The move is copy-then-ack, so a crash between the two can copy an event twice;
+``dead_letters`` shows each one once.
+
+Durability: streams, groups and dead letters live in Redis memory. A server without
+persistence (``appendonly yes``, or RDB snapshots, which lose the last minutes) forgets
+every event and every group's position when it restarts.
+
 Reads never block (``XREADGROUP`` without ``BLOCK``), so the same code runs on the
 embedded fakeredis; a long-running consumer polls.
 """
@@ -16,34 +27,62 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import redis
 
+from scalekit.queues.encoding import describe_error, to_json
+
 
 @dataclass(frozen=True)
 class Message:
-    """One delivered event: its stream id, topic and the event itself (a dict)."""
+    """One delivered event: its stream id, topic, the event itself (a dict), and which
+    delivery this is to its group (1 = first)."""
 
     id: str
     topic: str
     event: dict[str, Any]
+    deliveries: int = 1
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An event a group gave up on: its stream id, topic and group, the event, how many
+    times it was delivered, and the error of the last attempt."""
+
+    id: str
+    topic: str
+    group: str
+    event: dict[str, Any]
+    deliveries: int
+    error: str
 
 
 class EventBus:
     """Topics as Redis Streams under ``<prefix>:topic:<name>``, subscribers as consumer groups.
 
     ``maxlen`` (optional) trims each stream to about that many events, which bounds memory
-    but can drop events a slow group has not read yet.
+    but can drop events a slow group has not read yet. ``max_deliveries`` is how many times
+    a group tries an event before ``claim`` moves it to the dead letters.
     """
 
-    def __init__(self, client: redis.Redis, prefix: str = "events", *, maxlen: int | None = None) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str = "events",
+        *,
+        maxlen: int | None = None,
+        max_deliveries: int = 5,
+    ) -> None:
         if not isinstance(prefix, str) or not prefix:
             raise ValueError(f"prefix must be a non-empty string, got {prefix!r}")
-        if maxlen is not None and maxlen < 1:
+        if maxlen is not None and not (_whole(maxlen) and maxlen >= 1):
             raise ValueError(f"maxlen must be >= 1 or None (keep everything), got {maxlen}")
+        if not (_whole(max_deliveries) and max_deliveries >= 1):
+            raise ValueError(f"max_deliveries must be a whole number >= 1, got {max_deliveries!r}")
         self.client, self.prefix, self.maxlen = client, prefix, maxlen
+        self.max_deliveries = int(max_deliveries)
 
     def stream_key(self, topic: str) -> str:
         """The Redis stream that holds ``topic``."""
@@ -51,14 +90,20 @@ class EventBus:
             raise ValueError(f"a topic is a non-empty string, got {topic!r}")
         return f"{self.prefix}:topic:{topic}"
 
+    def dead_key(self, topic: str) -> str:
+        """The stream of ``topic``'s dead letters (every group's)."""
+        self.stream_key(topic)
+        return f"{self.prefix}:dead:{topic}"
+
+    def _errors_key(self, topic: str) -> str:
+        self.stream_key(topic)
+        return f"{self.prefix}:errors:{topic}"
+
     def publish(self, topic: str, event: dict[str, Any]) -> str:
         """Append ``event`` (a JSON-serialisable dict) to ``topic``; return its stream id."""
         if not isinstance(event, dict):
             raise ValueError(f"an event is a dict, got {type(event).__name__}")
-        try:
-            body = json.dumps(event, sort_keys=True, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"an event must be JSON-serialisable ({exc})") from None
+        body = to_json(event, "an event")
         kwargs: dict[str, Any] = {} if self.maxlen is None else {"maxlen": self.maxlen, "approximate": True}
         return str(self.client.xadd(self.stream_key(topic), {"event": body}, **kwargs))
 
@@ -127,7 +172,65 @@ class EventBus:
             cursor, entries = reply[0], reply[1]
             claimed.extend(self._message(topic, entry) for entry in entries if entry and entry[1])
             if cursor in ("0-0", b"0-0"):
-                return claimed
+                break
+        counts = self._deliveries(topic, group, consumer, [m.id for m in claimed])
+        kept = []
+        for message in claimed:
+            deliveries = counts.get(message.id, 1)
+            if deliveries > self.max_deliveries:
+                self._dead_letter(topic, group, message, deliveries - 1)
+            else:
+                kept.append(replace(message, deliveries=deliveries))
+        return kept
+
+    def _deliveries(self, topic: str, group: str, consumer: str, ids: list[str]) -> dict[str, int]:
+        """How many times each of ``ids`` (pending on ``consumer``) has been delivered."""
+        if not ids:
+            return {}
+        ordered = sorted(ids, key=lambda i: tuple(int(part) for part in i.split("-")))
+        rows = self.client.xpending_range(
+            self.stream_key(topic),
+            group,
+            min=ordered[0],
+            max=ordered[-1],
+            count=len(ids) + 10_000,
+            consumername=consumer,
+        )
+        return {str(row["message_id"]): int(row["times_delivered"]) for row in rows}
+
+    def _dead_letter(self, topic: str, group: str, message: Message, deliveries: int) -> None:
+        """Copy ``message`` to the dead letters with its last error, then ack it for ``group``."""
+        field = json.dumps([group, message.id])
+        error = self.client.hget(self._errors_key(topic), field) or ""
+        record = {
+            "id": message.id,
+            "group": group,
+            "event": json.dumps(message.event, sort_keys=True),
+            "deliveries": str(deliveries),
+            "error": str(error),
+        }
+        self.client.xadd(self.dead_key(topic), record)
+        self.client.xack(self.stream_key(topic), group, message.id)
+        self.client.hdel(self._errors_key(topic), field)
+
+    def dead_letters(self, topic: str, group: str | None = None) -> list[DeadLetter]:
+        """The events given up on for ``topic`` (only ``group``'s if given), oldest first, each once."""
+        seen, letters = set(), []
+        for _, fields in self.client.xrange(self.dead_key(topic)):
+            if (group is not None and fields["group"] != group) or (fields["group"], fields["id"]) in seen:
+                continue
+            seen.add((fields["group"], fields["id"]))
+            letters.append(
+                DeadLetter(
+                    str(fields["id"]),
+                    topic,
+                    str(fields["group"]),
+                    json.loads(fields["event"]),
+                    int(fields["deliveries"]),
+                    str(fields["error"]),
+                )
+            )
+        return letters
 
     def consume(
         self,
@@ -142,17 +245,24 @@ class EventBus:
         """Read (or take ``messages``), run ``handler`` on each and ack it; return how many were handled.
 
         A message whose handler raises is not acknowledged: it stays pending for a retry
-        or for another consumer to claim.
+        or for another consumer to claim, and its error is kept for the dead letters.
         """
         batch = self.read(topic, group, consumer, count=count) if messages is None else messages
-        handled = []
+        handled, failed, retried = [], {}, []
         for message in batch:
             try:
                 handler(message)
-            except Exception:
+            except Exception as exc:
+                failed[json.dumps([group, message.id])] = describe_error(exc)[:500]
                 continue
             handled.append(message.id)
+            if message.deliveries > 1:
+                retried.append(json.dumps([group, message.id]))
+        if failed:
+            self.client.hset(self._errors_key(topic), mapping=failed)
         self.ack(topic, group, *handled)
+        if retried:
+            self.client.hdel(self._errors_key(topic), *retried)
         return len(handled)
 
     def _message(self, topic: str, entry: tuple[str, dict[str, str]]) -> Message:
@@ -161,3 +271,7 @@ class EventBus:
 
     def __repr__(self) -> str:
         return f"EventBus(prefix={self.prefix!r})"
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -29,6 +29,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from scalekit.clock import Clock, WallClock
+from scalekit.queues.encoding import to_json
 
 # Every script gets all the keys it touches in KEYS (Redis Cluster needs that): the queue's
 # lists and sets, and one hash per job field (payload, attempts, lease, status, error) keyed by
@@ -281,6 +282,9 @@ class JobQueue:
     def enqueue(self, payload: Any, *, key: str | None = None, delay: float = 0.0) -> str:
         """Add a job and return its id; with an idempotency ``key`` seen before, return that job's id.
 
+        The payload must come back from JSON unchanged (string dict keys, lists not tuples,
+        finite numbers), or it is refused with a ValueError before anything is written.
+
         The key makes retried submissions harmless: a client that enqueues, times out and
         enqueues again with the same key creates one job, not two (the first payload wins).
         Keys are remembered as long as the queue's keys exist. ``delay`` (seconds) holds
@@ -291,10 +295,7 @@ class JobQueue:
             raise ValueError(f"an idempotency key must be a non-empty string or None, got {key!r}")
         if not (delay >= 0 and math.isfinite(delay)):
             raise ValueError(f"delay must be a finite number of seconds >= 0, got {delay}")
-        try:
-            body = json.dumps(payload, sort_keys=True, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"a job payload must be JSON-serialisable ({exc})") from None
+        body = to_json(payload, "a job payload")
         now = self.clock.now()
         job_id, created = self._run(
             self._enqueue,

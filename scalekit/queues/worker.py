@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 import redis
 
 from scalekit.clock import SimClock
+from scalekit.queues.encoding import describe_error
 from scalekit.queues.heartbeat import Heartbeat
 from scalekit.queues.job_queue import Job, JobQueue
 
@@ -66,23 +67,6 @@ class Outcome:
     at: float
     error: str = ""
     beats: int = 0
-
-
-def describe_error(exc: BaseException) -> str:
-    """``"Type: message"`` for an exception, and never an exception itself: a message that
-    cannot be read falls back to its repr, then to the type name alone."""
-    try:
-        name = str(type(exc).__name__)
-    except Exception:
-        name = "Exception"
-    for render in (str, repr):
-        try:
-            text = render(exc)
-        except Exception:
-            continue
-        if isinstance(text, str):
-            return f"{name}: {text}" if render is str or text else name
-    return f"{name} (its message could not be read)"
 
 
 class Worker:
