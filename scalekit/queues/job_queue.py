@@ -15,6 +15,13 @@ process and machine) by default. Keys live under ``<prefix>:``: lists and sorted
 job ids, and one hash per job field (``<prefix>:payload``, ``:attempts``, ...) keyed by id,
 so every script names all its keys up front. On Redis Cluster the prefix needs a hash tag
 (e.g. ``"{jobs}"``) so those keys share a slot.
+
+Durability: the queue is only as durable as the Redis under it. A server with no
+persistence loses every job, lease and dead letter when it restarts; RDB snapshots lose
+the jobs enqueued since the last snapshot. Run it with ``appendonly yes``: with
+``appendfsync everysec`` (the usual choice) a crash loses at most the last second or so of
+jobs; ``appendfsync always`` loses none, at the cost of a disk sync per write. Replicas
+do not replace this: their replication is asynchronous, so a failover can lose the last writes.
 """
 
 from __future__ import annotations
