@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 import sqlite3
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -65,7 +66,9 @@ class ReplicaRouter:
     diverged: it is marked ``failed`` and leaves the rotation for good, while the
     others keep serving. Connections must be in autocommit mode, as
     :func:`scalekit.db.connect` makes them; replicas are set read-only
-    (``PRAGMA query_only``) except while they replay the log.
+    (``PRAGMA query_only``) except while they replay the log. One lock serialises the
+    router's calls, so threads may share it: the log keeps the primary's commit order
+    and no replica replays an entry twice.
     """
 
     def __init__(
@@ -114,6 +117,7 @@ class ReplicaRouter:
         self.last_node: str | None = None
         self._next = 0
         self._pinned_until: dict[Any, float] = {}
+        self._lock = threading.RLock()
         for replica in self.replicas:
             replica.connection.execute("PRAGMA query_only = ON")
 
@@ -146,21 +150,22 @@ class ReplicaRouter:
         SELECT makes a fresh read from the primary. ``user`` identifies whose
         request this is, for read-your-writes: only a logged write pins that user.
         """
-        frozen = _freeze(params)
-        override = None if is_write is None else ("write" if is_write else "read")
-        try:
-            kind = db.statement_kind(sql, unknown=override)
-        except db.UnclassifiedStatement as exc:
-            hint = "pass is_write=True or is_write=False to say where it must run"
-            raise db.UnclassifiedStatement(exc.keyword, hint) from None
-        if is_write is False and kind == "write":
-            raise ValueError(
-                "this statement writes; sending it to a replica would make that replica "
-                "differ from the primary. Drop is_write=False."
-            )
-        if is_write or kind == "write":
-            return self._write(sql, frozen, replicate=kind == "write", user=user)
-        return self._read(sql, frozen, user=user)
+        with self._lock:
+            frozen = _freeze(params)
+            override = None if is_write is None else ("write" if is_write else "read")
+            try:
+                kind = db.statement_kind(sql, unknown=override)
+            except db.UnclassifiedStatement as exc:
+                hint = "pass is_write=True or is_write=False to say where it must run"
+                raise db.UnclassifiedStatement(exc.keyword, hint) from None
+            if is_write is False and kind == "write":
+                raise ValueError(
+                    "this statement writes; sending it to a replica would make that replica "
+                    "differ from the primary. Drop is_write=False."
+                )
+            if is_write or kind == "write":
+                return self._write(sql, frozen, replicate=kind == "write", user=user)
+            return self._read(sql, frozen, user=user)
 
     def _write(self, sql: str, params: Any, *, replicate: bool, user: Any) -> list[dict[str, Any]]:
         now = self.clock.now()
@@ -191,76 +196,82 @@ class ReplicaRouter:
         The primary serves the read when ``user`` is pinned after a recent write, or
         when no replica is healthy and within ``max_lag`` (a fallback, counted in ``fallbacks``).
         """
-        now = self.clock.now()
-        if user is not None and now < self._pinned_until.get(user, -math.inf):
+        with self._lock:
+            now = self.clock.now()
+            if user is not None and now < self._pinned_until.get(user, -math.inf):
+                return None
+            count = len(self.replicas)
+            for step in range(count):
+                index = (self._next + step) % count
+                replica = self.replicas[index]
+                self._catch_up(replica)
+                if self._in_rotation(replica):
+                    self._next = index + 1
+                    return replica
+            if count:
+                self.fallbacks += 1
             return None
-        count = len(self.replicas)
-        for step in range(count):
-            index = (self._next + step) % count
-            replica = self.replicas[index]
-            self._catch_up(replica)
-            if self._in_rotation(replica):
-                self._next = index + 1
-                return replica
-        if count:
-            self.fallbacks += 1
-        return None
 
     def replicate(self) -> int:
         """Let every replica replay all log entries that are due now; return how many it replayed.
 
         Raises :class:`ReplicationError` if a replica has diverged, after the others caught up.
         """
-        replayed = sum(self._catch_up(replica) for replica in self.replicas)
-        failures = [replica.failed for replica in self.replicas if replica.failed]
-        if failures:
-            raise ReplicationError("; ".join(failures))
-        return replayed
+        with self._lock:
+            replayed = sum(self._catch_up(replica) for replica in self.replicas)
+            failures = [replica.failed for replica in self.replicas if replica.failed]
+            if failures:
+                raise ReplicationError("; ".join(failures))
+            return replayed
 
     def behind(self, replica: str | int) -> float:
         """Seconds the replica is behind: the age of the oldest write it has not replayed yet."""
-        node = self._replica(replica)
-        self._catch_up(node)
-        if node.position >= len(self.log):
-            return 0.0
-        return self.clock.now() - self.log[node.position].at
+        with self._lock:
+            node = self._replica(replica)
+            self._catch_up(node)
+            if node.position >= len(self.log):
+                return 0.0
+            return self.clock.now() - self.log[node.position].at
 
     def set_lag(self, replica: str | int, seconds: float) -> None:
         """Change a replica's replication delay (``math.inf`` stops its replication)."""
-        _check_seconds("lag", seconds, allow_inf=True)
-        node = self._replica(replica)
-        self._catch_up(node)
-        node.lag = float(seconds)
+        with self._lock:
+            _check_seconds("lag", seconds, allow_inf=True)
+            node = self._replica(replica)
+            self._catch_up(node)
+            node.lag = float(seconds)
 
     def in_rotation(self) -> list[str]:
         """Names of the replicas that may serve reads now."""
-        return [replica.name for replica in self.replicas if self._in_rotation(replica)]
+        with self._lock:
+            return [replica.name for replica in self.replicas if self._in_rotation(replica)]
 
     def stats(self) -> list[dict[str, Any]]:
         """One row per node: reads served, writes executed or replayed, seconds behind, failure."""
-        rows = [
-            {
-                "node": PRIMARY,
-                "reads": self.primary_reads,
-                "writes": self.primary_writes,
-                "behind_s": 0.0,
-                "in_rotation": True,
-                "failed": None,
-            }
-        ]
-        for replica in self.replicas:
-            self._catch_up(replica)
-            rows.append(
+        with self._lock:
+            rows = [
                 {
-                    "node": replica.name,
-                    "reads": replica.reads,
-                    "writes": replica.applied,
-                    "behind_s": self.behind(replica.name),
-                    "in_rotation": self._in_rotation(replica),
-                    "failed": replica.failed,
+                    "node": PRIMARY,
+                    "reads": self.primary_reads,
+                    "writes": self.primary_writes,
+                    "behind_s": 0.0,
+                    "in_rotation": True,
+                    "failed": None,
                 }
-            )
-        return rows
+            ]
+            for replica in self.replicas:
+                self._catch_up(replica)
+                rows.append(
+                    {
+                        "node": replica.name,
+                        "reads": replica.reads,
+                        "writes": replica.applied,
+                        "behind_s": self.behind(replica.name),
+                        "in_rotation": self._in_rotation(replica),
+                        "failed": replica.failed,
+                    }
+                )
+            return rows
 
     def _in_rotation(self, replica: Replica) -> bool:
         if replica.failed is not None:
