@@ -31,7 +31,7 @@ from scalekit.routers import (
 
 @_claim(
     "black_friday_smooth",
-    "What is Scalability? › Why it matters",
+    "What is Scalability? › Why Scalability Matters",
     "01",
     "With scalability, Black Friday's 10x traffic is handled smoothly",
 )
@@ -52,7 +52,7 @@ def _black_friday_smooth() -> Finding:
 
 @_claim(
     "user_growth",
-    "What is Scalability? › Why it matters",
+    "What is Scalability? › Why Scalability Matters",
     "01",
     "From 100k to 10M users with the same performance",
 )
@@ -72,7 +72,7 @@ def _user_growth() -> Finding:
 
 @_claim(
     "pay_for_use",
-    "What is Scalability? › Why it matters",
+    "What is Scalability? › Why Scalability Matters",
     "01",
     "Pay only for what you use, not for peak capacity 24/7",
 )
@@ -97,7 +97,7 @@ def _pay_for_use() -> Finding:
 
 @_claim(
     "vertical_8000",
-    "Vertical vs Horizontal › Visual Comparison",
+    "Vertical vs Horizontal Scaling › Visual Comparison",
     "01",
     "2 → 16 CPUs takes a server from 1,000 to 8,000 req/s",
 )
@@ -114,7 +114,7 @@ def _vertical_8000() -> Finding:
 
 @_claim(
     "horizontal_4000",
-    "Vertical vs Horizontal › Visual Comparison",
+    "Vertical vs Horizontal Scaling › Visual Comparison",
     "01",
     "4 servers behind a load balancer serve 4,000 req/s",
 )
@@ -125,7 +125,7 @@ def _horizontal_4000() -> Finding:
 
 @_claim(
     "vertical_cost",
-    "Vertical vs Horizontal › Detailed Comparison",
+    "Vertical vs Horizontal Scaling › Detailed Comparison",
     "02",
     "Vertical cost grows exponentially: USD 100 → 1,000",
 )
@@ -145,7 +145,7 @@ def _vertical_cost() -> Finding:
 
 @_claim(
     "horizontal_cost",
-    "Vertical vs Horizontal › Detailed Comparison",
+    "Vertical vs Horizontal Scaling › Detailed Comparison",
     "02",
     "Horizontal cost grows linearly: USD 100 → 400",
 )
@@ -156,7 +156,7 @@ def _horizontal_cost() -> Finding:
 
 @_claim(
     "vertical_limit",
-    "Vertical vs Horizontal › Detailed Comparison",
+    "Vertical vs Horizontal Scaling › Detailed Comparison",
     "02",
     "One machine can grow to 256 cores",
 )
@@ -173,7 +173,7 @@ def _vertical_limit() -> Finding:
 
 @_claim(
     "horizontal_unlimited",
-    "Vertical vs Horizontal › Detailed Comparison",
+    "Vertical vs Horizontal Scaling › Detailed Comparison",
     "02",
     "Horizontal scaling is virtually unlimited",
 )
@@ -189,7 +189,7 @@ def _horizontal_unlimited() -> Finding:
 
 @_claim(
     "zero_downtime",
-    "Vertical vs Horizontal › Detailed Comparison",
+    "Vertical vs Horizontal Scaling › Detailed Comparison",
     "02",
     "Scaling out upgrades with zero downtime",
 )
@@ -208,7 +208,7 @@ def _zero_downtime() -> Finding:
 
 @_claim(
     "high_availability",
-    "Vertical vs Horizontal › Detailed Comparison",
+    "Vertical vs Horizontal Scaling › Detailed Comparison",
     "02",
     "One machine is a single point of failure; several are highly available",
 )
@@ -224,7 +224,9 @@ def _high_availability() -> Finding:
 # --- Database scaling (notebook 03) -------------------------------------------------------
 
 
-@_claim("replicas_3x", "Database Scaling › Read Replicas", "03", "3 read replicas scale reads by 3x")
+@_claim(
+    "replicas_3x", "Database Scaling Patterns › 1. Read Replicas", "03", "3 read replicas scale reads by 3x"
+)
 def _replicas_3x() -> Finding:
     total = replica_capacity(3).total
     free = replica_capacity(3, apply_cost=0.0).reads / replica_capacity(1, apply_cost=0.0).reads
@@ -237,7 +239,12 @@ def _replicas_3x() -> Finding:
     )
 
 
-@_claim("replica_90", "Database Scaling › Read Replicas", "03", "Each replica takes 90% of the queries")
+@_claim(
+    "replica_90",
+    "Database Scaling Patterns › 1. Read Replicas",
+    "03",
+    "Each replica takes 90% of the queries",
+)
 def _replica_90() -> Finding:
     rng, clock = np.random.default_rng(3), SimClock()
     primary = db.connect()
@@ -256,7 +263,12 @@ def _replica_90() -> Finding:
     )
 
 
-@_claim("get_shard", "Interview Q3 › Example", "08", "getShard: user 1 → shard 1, 4 → 0, 7 → 3")
+@_claim(
+    "get_shard",
+    "Database Scaling Patterns › 2. Database Sharding (code); Interview Q3",
+    "03",
+    "getShard: user 1 → shard 1, 4 → 0, 7 → 3",
+)
 def _get_shard() -> Finding:
     got = [HashSharding(4).shard_for(u) for u in (1, 4, 7)]
     return Finding(", ".join(map(str, got)), got == [1, 0, 3])
@@ -264,7 +276,7 @@ def _get_shard() -> Finding:
 
 @_claim(
     "shard_labels",
-    "Database Scaling › Sharding diagram",
+    "Database Scaling Patterns › 2. Database Sharding (diagram)",
     "03",
     "Shard 1 holds users 0, 4, 8 and shard 2 users 1, 5, 9",
 )
@@ -282,14 +294,19 @@ def _users(n: int = 100_000) -> np.ndarray:
     return np.arange(n)
 
 
-@_claim("hash_even", "Database Scaling › Sharding Strategies", "03", "Hash sharding spreads data evenly")
+@_claim(
+    "hash_even", "Database Scaling Patterns › Sharding Strategies", "03", "Hash sharding spreads data evenly"
+)
 def _hash_even() -> Finding:
     spread = load_spread(np.bincount(_users() % 4))
     return Finding(f"busiest shard {spread:.2f}x the mean (100,000 ids, 4 shards)", spread <= 1.05)
 
 
 @_claim(
-    "hash_rebalance", "Database Scaling › Sharding Strategies", "03", "Hash sharding makes adding shards hard"
+    "hash_rebalance",
+    "Database Scaling Patterns › Sharding Strategies",
+    "03",
+    "Hash sharding makes adding shards hard",
 )
 def _hash_rebalance() -> Finding:
     moved = moved_fraction(_users(20_000).tolist(), HashSharding(4).shard_for, HashSharding(5).shard_for)
@@ -297,7 +314,10 @@ def _hash_rebalance() -> Finding:
 
 
 @_claim(
-    "range_add", "Database Scaling › Sharding Strategies", "03", "Range sharding makes adding shards easy"
+    "range_add",
+    "Database Scaling Patterns › Sharding Strategies",
+    "03",
+    "Range sharding makes adding shards easy",
 )
 def _range_add() -> Finding:
     four = RangeSharding.split(0, 100_000, 4)
@@ -307,7 +327,10 @@ def _range_add() -> Finding:
 
 
 @_claim(
-    "range_hotspot", "Interview Q3 › Sharding strategies", "03", "Range sharding: uneven, hotspots possible"
+    "range_hotspot",
+    "Database Scaling Patterns › Sharding Strategies; Interview Q3",
+    "03",
+    "Range sharding: uneven, hotspots possible",
 )
 def _range_hotspot() -> Finding:
     recent = _users()[90_000:]
@@ -317,7 +340,9 @@ def _range_hotspot() -> Finding:
     return Finding(f"the newest 10% of ids put {spread:.1f}x the mean on one shard", spread > 1.5)
 
 
-@_claim("geo_uneven", "Database Scaling › Sharding Strategies", "03", "Geographic sharding is uneven")
+@_claim(
+    "geo_uneven", "Database Scaling Patterns › Sharding Strategies", "03", "Geographic sharding is uneven"
+)
 def _geo_uneven() -> Finding:
     rng = np.random.default_rng(8)
     countries = rng.choice(["US", "IN", "BR", "DE", "JP", "ZA"], 100_000, p=[0.4, 0.2, 0.15, 0.1, 0.1, 0.05])
@@ -331,7 +356,7 @@ def _geo_uneven() -> Finding:
 
 @_claim(
     "independent_scaling",
-    "Application Scaling › Microservices",
+    "Application Scaling Patterns › 2. Microservices Pattern",
     "04",
     "Each service scales independently (3, 10, 2 and 5 instances)",
 )
@@ -347,7 +372,10 @@ def _independent_scaling() -> Finding:
 
 
 @_claim(
-    "fault_isolation", "Application Scaling › Microservices", "04", "Comment service down ≠ entire app down"
+    "fault_isolation",
+    "Application Scaling Patterns › 2. Microservices Pattern",
+    "04",
+    "Comment service down ≠ entire app down",
 )
 def _fault_isolation() -> Finding:
     gateway, up = 0.9999, 0.999
@@ -363,7 +391,10 @@ def _fault_isolation() -> Finding:
 
 
 @_claim(
-    "cpu_40", "Application Scaling › Auto-Scaling diagram", "04", "4 → 6 servers at 70% CPU: CPU drops to 40%"
+    "cpu_40",
+    "Application Scaling Patterns › 3. Auto-Scaling (diagram)",
+    "04",
+    "4 → 6 servers at 70% CPU: CPU drops to 40%",
 )
 def _cpu_40() -> Finding:
     value = autoscale.rescaled_utilisation(0.70, 4, 6)
@@ -371,7 +402,10 @@ def _cpu_40() -> Finding:
 
 
 @_claim(
-    "cpu_50", "Application Scaling › Auto-Scaling diagram", "04", "6 → 4 servers at 30% CPU: CPU rises to 50%"
+    "cpu_50",
+    "Application Scaling Patterns › 3. Auto-Scaling (diagram)",
+    "04",
+    "6 → 4 servers at 30% CPU: CPU rises to 50%",
 )
 def _cpu_50() -> Finding:
     value = autoscale.rescaled_utilisation(0.30, 6, 4)
@@ -380,7 +414,7 @@ def _cpu_50() -> Finding:
 
 @_claim(
     "group_2_20",
-    "Application Scaling › Auto-Scaling configuration",
+    "Application Scaling Patterns › 3. Auto-Scaling (configuration)",
     "04",
     "A group of 2 to 20 servers carries the traffic",
 )
@@ -408,7 +442,7 @@ def _threshold_run(offered: np.ndarray) -> autoscale.AutoscaleRun:
 
 @_claim(
     "plus_2",
-    "Application Scaling › Auto-Scaling configuration",
+    "Application Scaling Patterns › 3. Auto-Scaling (configuration)",
     "04",
     "Adding 2 servers after 5 minutes above 70% CPU keeps up with the load",
 )
@@ -426,7 +460,7 @@ def _plus_2() -> Finding:
 
 @_claim(
     "no_flapping",
-    "Application Scaling › Auto-Scaling configuration",
+    "Application Scaling Patterns › 3. Auto-Scaling (configuration)",
     "04",
     "Scale in by 1 below 30%, out above 70%: the group settles",
 )
