@@ -178,3 +178,48 @@ def test_stateful_against_a_dict_model(redis, ns):
                 assert self.store.snapshot() == self.model
 
     run_state_machine_as_test(AsideMachine, settings=settings(max_examples=60, stateful_step_count=30))
+
+
+class InterleavingStore(ProductStore):
+    """A ProductStore that runs ``between`` once, right after its next get: another client acts
+    while this reader is between the database and Redis."""
+
+    between = None
+
+    def get(self, key: int) -> dict | None:
+        row = super().get(key)
+        hook, self.between = self.between, None
+        if hook is not None:
+            hook()
+        return row
+
+
+@pytest.mark.parametrize("timing", ["redis-ttl", "sim-clock"])
+@pytest.mark.parametrize("meanwhile", ["update", "delete", "insert"])
+def test_reader_racing_a_writer_never_caches_what_the_writer_replaced(redis, ns, timing, meanwhile):
+    """Reader misses and reads the store; a writer changes the row and invalidates; the reader
+    then fills Redis. Without a guard the old row (or "not found") stays for the whole TTL."""
+    store = InterleavingStore()
+    if meanwhile != "insert":
+        store.put(1, product(1))
+    clock = SimClock() if timing == "sim-clock" else None
+    aside = CacheAside(redis, store, prefix=ns.prefix, ttl=3600, negative_ttl=3600, clock=clock)
+    writes = {
+        "update": lambda: aside.put(1, product(2)),
+        "delete": lambda: aside.delete(1),
+        "insert": lambda: aside.put(1, product(3)),
+    }
+    store.between = writes[meanwhile]
+    aside.get(1)
+    truth = store.get(1)
+    assert aside.get(1) == truth
+    assert aside.get(1) == truth  # and the entry cached by that read is the truth too
+    assert aside.hits + aside.negative_hits >= 1
+
+
+def test_untouched_product_is_still_cached_after_a_guarded_fill(redis, ns, store):
+    aside = CacheAside(redis, store, prefix=ns.prefix, clock=SimClock())
+    aside.get(1)
+    assert redis.get(aside.key(1)) is not None
+    aside.get(1)
+    assert (aside.hits, aside.misses, store.reads) == (1, 1, 1)

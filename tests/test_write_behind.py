@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import types
 import uuid
 
 import fakeredis
@@ -20,7 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from scalekit import backend
 from scalekit.caches.store import Change, ProductStore, StoreUnavailable
-from scalekit.caches.write_behind import BacklogFull, WriteBehind
+from scalekit.caches.write_behind import BacklogFull, WriteBehind, run_flusher
 from scalekit.clock import SimClock
 
 
@@ -425,8 +426,9 @@ def test_change_the_store_refuses_goes_to_dead_letters_and_the_rest_is_saved(wb)
     refused_version = wb.put(3, product(33))
     assert wb.flush() == 0
     assert wb.store.snapshot() == {1: product(1), 5: product(5)}
-    assert wb.dead_lettered == 1
-    [dead] = wb.dead_letters()
+    assert wb.dead_lettered == 2  # each refused write of product 3 is kept, in order
+    first, dead = wb.dead_letters()
+    assert first["value"] == product(3)
     assert dead["key"] == 3 and dead["value"] == product(33) and dead["version"] == refused_version
     assert "product 3 is frozen" in dead["error"]
     assert wb.get(3) is None
@@ -450,3 +452,158 @@ def test_a_database_lock_is_retried_not_dead_lettered(wb):
     assert (wb.pending(), wb.dead_lettered) == (3, 0)
     assert wb.flush() == 0
     assert wb.store.snapshot() == {key: product(key) for key in range(3)}
+
+
+@pytest.mark.parametrize("batch_size", [1, 100])
+def test_a_later_refused_write_never_erases_an_earlier_acknowledged_one(redis, ns, batch_size):
+    """Write A (valid), then write B to the same product, which the store refuses: in one batch,
+    coalescing kept only B, the store refused it and A was gone. A must reach the store."""
+    wb = WriteBehind(redis, ProductStore(), prefix=ns.prefix, batch_size=batch_size, clock=SimClock())
+    wb.store.connection.execute(
+        "CREATE TRIGGER too_dear BEFORE INSERT ON products WHEN NEW.price_cents > 1000 "
+        "BEGIN SELECT RAISE(ABORT, 'price over the limit'); END"
+    )
+    wb.put(1, product(5))
+    wb.put(2, product(6))
+    refused = wb.put(1, product(5000))
+    wb.put(2, product(7))
+    assert wb.flush() == 0
+    assert wb.store.snapshot() == {1: product(5), 2: product(7)}
+    [dead] = wb.dead_letters()
+    assert (dead["key"], dead["value"], dead["version"]) == (1, product(5000), refused)
+    assert wb.get(1) == product(5)
+    assert (wb.flushed, wb.dead_lettered) == (4, 1)
+
+
+def test_refused_write_superseded_in_its_batch_is_merged_away_like_any_other(redis, ns):
+    """Coalescing keeps the last write per product; a refused one that a later valid write
+    replaced never needs the store (last write wins), so nothing is lost or dead-lettered."""
+    wb = WriteBehind(redis, ProductStore(), prefix=ns.prefix, batch_size=100, clock=SimClock())
+    wb.store.connection.execute(
+        "CREATE TRIGGER too_dear BEFORE INSERT ON products WHEN NEW.price_cents > 1000 "
+        "BEGIN SELECT RAISE(ABORT, 'price over the limit'); END"
+    )
+    wb.put(1, product(5))
+    wb.put(1, product(5000))
+    wb.put(1, product(8))
+    assert wb.flush() == 0
+    assert wb.store.snapshot() == {1: product(8)}
+    assert wb.get(1) == product(8)
+    assert wb.dead_letters() == [] and wb.coalesced == 2
+
+
+class LockedFor(SimClock):
+    """A clock whose sleeps release a SQLite write lock held by another connection after ``n`` sleeps."""
+
+    def __init__(self, holder: sqlite3.Connection, n: int) -> None:
+        super().__init__()
+        self.holder, self.n = holder, n
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds)
+        self.n -= 1
+        if self.n == 0:
+            self.holder.execute("ROLLBACK")
+
+
+def test_database_is_locked_is_retried_with_backoff_by_flush(redis, ns, tmp_path):
+    """Another process holds SQLite's write lock: flush() backs off and retries instead of raising."""
+    path = tmp_path / "products.sqlite"
+    store = ProductStore(path)
+    store.connection.execute("PRAGMA busy_timeout = 0")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    clock = LockedFor(holder, 2)
+    wb = WriteBehind(redis, store, prefix=ns.prefix, clock=clock)
+    for key in range(3):
+        wb.put(key, product(key))
+    assert wb.flush(base_delay=0.5) == 0
+    assert wb.retries == 2 and clock.now() == pytest.approx(0.5 + 1.0)
+    assert store.snapshot() == {key: product(key) for key in range(3)}
+    assert wb.dead_lettered == 0
+    holder.close()
+
+
+def test_database_locked_for_good_reports_pending_instead_of_raising(redis, ns, tmp_path):
+    path = tmp_path / "products.sqlite"
+    store = ProductStore(path)
+    store.connection.execute("PRAGMA busy_timeout = 0")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    wb = WriteBehind(redis, store, prefix=ns.prefix, clock=SimClock())
+    wb.put(1, product(1))
+    assert wb.flush(max_attempts=3) == 1
+    assert (wb.retries, wb.dead_lettered) == (2, 0)
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert wb.flush() == 0 and store.snapshot() == {1: product(1)}
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), -1.0, float("inf"), "1", True])
+def test_a_meaningless_timeout_is_a_clear_error_not_a_loop(redis, ns, timeout):
+    wb = WriteBehind(redis, ProductStore(), prefix=ns.prefix, max_pending=1, clock=SimClock())
+    wb.put(1, product(1))
+    with pytest.raises(ValueError, match="timeout must be a"):
+        wb.put(2, product(2), timeout=timeout)
+    with pytest.raises(ValueError, match="timeout must be a"):
+        wb.delete(2, timeout=timeout)
+    assert wb.pending() == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_attempts": 0},
+        {"max_attempts": 2.5},
+        {"base_delay": float("nan")},
+        {"base_delay": -1},
+        {"max_delay": float("inf")},
+        {"base_delay": 2.0, "max_delay": 1.0},
+    ],
+)
+def test_bad_flush_options_are_clear_errors(wb, kwargs):
+    wb.put(1, product(1))
+    wb.store.down = True
+    with pytest.raises(ValueError):
+        wb.flush(**kwargs)
+    assert wb.pending() == 1
+
+
+@pytest.mark.parametrize("kwargs", [{"batch_size": 2.5}, {"batch_size": True}, {"max_pending": 1.5}])
+def test_sizes_must_be_whole_numbers(wb, kwargs):
+    with pytest.raises(ValueError, match="whole number"):
+        WriteBehind(wb.cache, wb.store, **kwargs)
+
+
+def test_any_mapping_is_accepted_and_stored_as_a_plain_product(wb):
+    wb.put(1, types.MappingProxyType(product(1)))
+    assert wb.get(1) == product(1)
+    assert wb.flush() == 0 and wb.store.snapshot() == {1: product(1)}
+
+
+def test_flusher_loop_survives_a_locked_database_and_says_so(redis_url, tmp_path, monkeypatch):
+    """The flusher process's loop: "database is locked" twice, then the store answers."""
+    client = backend.connect(redis_url)
+    space = backend.namespace(f"test-wb-{uuid.uuid4().hex[:12]}", client)
+    db_path = str(tmp_path / "products.sqlite")
+    failures = [sqlite3.OperationalError("database is locked")] * 2
+
+    class FlakyStore(ProductStore):
+        def apply(self, changes):
+            if failures:
+                raise failures.pop()
+            return super().apply(changes)
+
+    monkeypatch.setattr("scalekit.caches.write_behind.ProductStore", FlakyStore)
+    try:
+        writer = WriteBehind(client, ProductStore(db_path), prefix=space.prefix, clock=SimClock())
+        for key in range(5):
+            writer.put(key, product(key))
+        lines: list[str] = []
+        flushed = run_flusher(redis_url, db_path, space.prefix, poll=0.01, log=lines.append)
+        assert flushed == 5 and writer.pending() == 0
+        assert ProductStore(db_path).snapshot() == {key: product(key) for key in range(5)}
+        assert "database is locked" in lines[0] and "recovered" in lines[-1]
+    finally:
+        space.clear()
+        client.close()

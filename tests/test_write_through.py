@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import threading
 import time
+import types
 import uuid
 
 import pytest
@@ -251,3 +253,38 @@ def test_reader_between_a_writers_store_write_and_eviction_cannot_cache_the_old_
     reader.join(5)
     assert not writer.is_alive() and not reader.is_alive()
     assert through.get(1) == store.get(1) == product(2)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        types.MappingProxyType({"name": "p5", "price_cents": 5, "stock": 1}),
+        collections.OrderedDict(name="p5", price_cents=5, stock=1),
+        collections.ChainMap({"name": "p5"}, {"price_cents": 5, "stock": 1}),
+    ],
+    ids=["MappingProxyType", "OrderedDict", "ChainMap"],
+)
+def test_any_mapping_product_is_saved_and_cached_as_plain_json(redis, ns, value):
+    through = WriteThrough(redis, ProductStore(), prefix=ns.prefix)
+    through.put(5, product(1))
+    through.put(5, value)
+    assert through.store.get(5) == product(5)
+    assert json.loads(redis.get(through.key(5))) == product(5)
+    assert through.get(5) == product(5)
+
+
+def test_a_put_that_cannot_be_cached_leaves_store_and_cache_unchanged(redis, ns, monkeypatch):
+    """Whatever fails before the store is written, neither tier changes."""
+    through = WriteThrough(redis, ProductStore(), prefix=ns.prefix, ttl=60)
+    through.put(5, product(1))
+
+    def refuse(*args, **kwargs):
+        raise TypeError("Object of type Price is not JSON serializable")
+
+    monkeypatch.setattr("scalekit.caches.write_through.json.dumps", refuse)
+    with pytest.raises(TypeError):
+        through.put(5, product(2))
+    monkeypatch.undo()
+    assert through.store.get(5) == product(1)
+    assert json.loads(redis.get(through.key(5))) == product(1)
+    assert 0 < redis.pttl(through.key(5)) <= 60_000

@@ -4,6 +4,14 @@ Reads go cache -> (miss) store -> cache. Writes go to the store and then *delete
 cached copy, so the next read loads the new value. Misses are cached too ("negative
 caching", with their own short TTL), so a flood of requests for ids that do not exist
 does not reach the database; an insert deletes that negative entry like any write.
+
+A read that misses races with writes: it may read the old row, then a writer updates
+the store and deletes the entry, and only then does the reader fill Redis, with the
+old row, for the whole TTL (or with "not found" for a product just inserted). So each
+product has a *generation* counter in Redis that every write and delete bumps along
+with the delete. A reader notes the generation before it reads the store and fills
+Redis only if it has not moved (one Lua script checks and sets atomically); memcache
+solves the same race with leases.
 """
 
 from __future__ import annotations
@@ -14,8 +22,8 @@ from typing import Any
 
 import redis
 
-from scalekit.caches._ttl import ttl_ms
-from scalekit.caches.store import ProductStore
+from scalekit.caches._ttl import FILL_IF_UNCHANGED, INVALIDATE, check_prefix, ttl_ms
+from scalekit.caches.store import ProductStore, check_key
 from scalekit.clock import Clock
 
 
@@ -24,7 +32,10 @@ class CacheAside:
 
     With ``clock=None`` Redis expires entries itself (``SET ... PX``). With a clock
     (e.g. a :class:`~scalekit.clock.SimClock`) the expiry time is stored with the value
-    and checked on read, so simulated time decides what is fresh.
+    and checked on read, so simulated time decides what is fresh. Generations live
+    under ``<prefix>:gen:<id>`` (one small counter per product ever written). On Redis
+    Cluster, put a hash tag in the prefix (e.g. ``"{products}"``) so a product's two
+    keys share a slot.
     """
 
     def __init__(
@@ -44,17 +55,32 @@ class CacheAside:
             )
         if negative_ttl > 0:
             ttl_ms(negative_ttl, "negative_ttl")
-        self.cache, self.store, self.prefix = cache, store, prefix
+        self.cache, self.store, self.prefix = cache, store, check_prefix(cache, prefix, "cache-aside")
         self.ttl, self.negative_ttl, self.clock = float(ttl), float(negative_ttl), clock
+        self._fill_script = cache.register_script(FILL_IF_UNCHANGED)
+        self._invalidate = cache.register_script(INVALIDATE)
         self.hits = self.misses = self.negative_hits = 0
+        self.fills_refused = 0
 
     def key(self, key: int) -> str:
         """The Redis key that caches product ``key``."""
         return f"{self.prefix}:product:{key}"
 
+    def generation_key(self, key: int) -> str:
+        """The Redis key counting the writes and deletes of product ``key``."""
+        return f"{self.prefix}:gen:{key}"
+
     def get(self, key: int) -> dict[str, Any] | None:
-        """Product ``key`` from the cache, or from the store on a miss (then cached)."""
-        raw = self.cache.get(self.key(key))
+        """Product ``key`` from the cache, or from the store on a miss (then cached).
+
+        The fill is skipped if a write or delete of ``key`` happened while this read
+        was at the store (see :attr:`fills_refused`): the value may already be old.
+        """
+        check_key(key)
+        with self.cache.pipeline(transaction=False) as snapshot:
+            snapshot.get(self.key(key))
+            snapshot.get(self.generation_key(key))
+            raw, generation = snapshot.execute()
         entry = json.loads(raw) if raw is not None else None
         if entry is not None and ("exp" not in entry or self._now() < entry["exp"]):
             if entry["v"] is None:
@@ -65,9 +91,9 @@ class CacheAside:
         self.misses += 1
         value = self.store.get(key)
         if value is not None:
-            self._fill(key, value, self.ttl)
+            self._fill(key, value, self.ttl, generation)
         elif self.negative_ttl > 0:
-            self._fill(key, None, self.negative_ttl)
+            self._fill(key, None, self.negative_ttl, generation)
         return value
 
     def put(self, key: int, value: dict[str, Any]) -> None:
@@ -81,19 +107,32 @@ class CacheAside:
         self.invalidate(key)
 
     def invalidate(self, key: int) -> bool:
-        """Drop the cached entry for ``key``; True if there was one."""
-        return bool(self.cache.delete(self.key(key)))
+        """Drop the cached entry for ``key`` and bump its generation; True if there was an entry."""
+        check_key(key)
+        return bool(self._invalidate(keys=[self.key(key), self.generation_key(key)]))
 
     def hit_ratio(self) -> float:
         """Fraction of reads answered by Redis (negative hits count as hits)."""
         total = self.hits + self.negative_hits + self.misses
         return (self.hits + self.negative_hits) / total if total else 0.0
 
-    def _fill(self, key: int, value: dict[str, Any] | None, ttl: float) -> None:
+    def _fill(self, key: int, value: dict[str, Any] | None, ttl: float, generation: str | None) -> None:
         if self.clock is None:
-            self.cache.set(self.key(key), json.dumps({"v": value}), px=ttl_ms(ttl))
+            payload, px = json.dumps({"v": value}), ttl_ms(ttl)
         else:
-            self.cache.set(self.key(key), json.dumps({"v": value, "exp": self._now() + ttl}))
+            payload, px = json.dumps({"v": value, "exp": self._now() + ttl}), 0
+        filled = self._fill_script(
+            keys=[self.key(key), self.generation_key(key)],
+            args=[_text(generation), payload, px, "1"],
+        )
+        if not filled:
+            self.fills_refused += 1
 
     def _now(self) -> float:
         return self.clock.now() if self.clock is not None else time.time()
+
+
+def _text(value: str | bytes | None) -> str:
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else value

@@ -9,6 +9,7 @@ of changes that was already applied does nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,6 +155,16 @@ def check_product(value: object) -> None:
     write-behind flush never meets a value the database refuses.
     """
     _row(0, value)  # type: ignore[arg-type]
+
+
+def encode_product(value: object) -> str:
+    """``value`` checked (:func:`check_product`) and as JSON text with sorted keys.
+
+    Any mapping is accepted (a ``MappingProxyType``, an ``OrderedDict``...) and saved
+    as a plain object, so callers can serialise before they write anything.
+    """
+    _row(0, value)  # type: ignore[arg-type]
+    return json.dumps({field: value[field] for field in sorted(FIELDS)})  # type: ignore[index]
 
 
 def check_key(key: object) -> int:

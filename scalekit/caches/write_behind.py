@@ -10,8 +10,14 @@ store refuses outright goes to a dead-letter stream rather than blocking the res
 Crash safety comes from versions: each change carries its stream id, and the store
 keeps the id of the last change it applied per key. A flusher killed after applying a
 batch but before removing it leaves the batch in the stream; the next flusher applies
-it again, and the store skips what it already has. For the acknowledgement to survive
-a Redis restart too, run Redis with ``appendonly yes``.
+it again, and the store skips what it already has.
+
+What this needs from Redis: an acknowledged write lives only in Redis until it is
+flushed, so Redis must keep it across a restart. Run Redis with ``appendonly yes``
+(and ``appendfsync always`` to lose nothing; the default ``everysec`` can lose about
+the last second of acknowledged writes). Without AOF or RDB persistence a Redis
+restart loses the whole backlog. A failover to an asynchronously replicated replica
+can lose the newest writes too; ``WAIT`` after a write asks replicas to confirm it.
 
 Run a flusher as its own process with ``python -m scalekit.caches.write_behind --help``.
 """
@@ -30,8 +36,8 @@ from typing import Any
 
 import redis
 
-from scalekit.caches._ttl import FILL_IF_UNCHANGED, ttl_ms
-from scalekit.caches.store import Change, ProductStore, StoreUnavailable, check_key, check_product
+from scalekit.caches._ttl import FILL_IF_UNCHANGED, check_prefix, check_wait, ttl_ms
+from scalekit.caches.store import Change, ProductStore, StoreUnavailable, check_key, encode_product
 from scalekit.clock import Clock, RealClock
 
 _RECORD = """
@@ -68,6 +74,7 @@ return redis.call('XADD', KEYS[1], '*', 'k', ARGV[1], 'p', ARGV[2], 'version', A
 # The store will never take such a change, so retrying cannot help; StoreUnavailable and
 # sqlite3.OperationalError ("database is locked") are different: a later flush may succeed.
 _REFUSALS = (ValueError, TypeError, OverflowError, sqlite3.IntegrityError)
+TRANSIENT = (StoreUnavailable, sqlite3.OperationalError)
 
 
 class BacklogFull(RuntimeError):
@@ -81,9 +88,11 @@ class WriteBehind:
     change per product), ``item:<id>`` (the cached value), ``gen:<id>`` (how many
     writes product ``id`` has had: a read that missed fills ``item:<id>`` from the
     store only if no write was recorded while it read) and ``dead`` (changes the
-    store refused, see :meth:`flush_once`). On Redis Cluster, put a
-    hash tag in the prefix (e.g. ``"{orders}"``) so the Lua scripts' keys share a slot.
+    store refused, see :meth:`flush_once`). On Redis Cluster the prefix needs a
+    hash tag (e.g. ``"{orders}"``) so the Lua scripts' keys share a slot: an untagged
+    prefix is a ValueError here, before anything is written.
     ``max_pending`` bounds the backlog; ``clock`` times the flusher's retry backoff and the writers' waits.
+    Acknowledged writes are only as durable as Redis: see the module docstring (``appendonly yes``).
     """
 
     def __init__(
@@ -97,17 +106,16 @@ class WriteBehind:
         ttl: float | None = None,
         clock: Clock | None = None,
     ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if max_pending < 1:
-            raise ValueError(f"max_pending must be >= 1, got {max_pending}")
+        _check_count(batch_size, "batch_size")
+        _check_count(max_pending, "max_pending")
         if not cache.get_connection_kwargs().get("decode_responses"):
             raise ValueError(
                 "WriteBehind needs a Redis client created with decode_responses=True "
                 "(values as str), e.g. redis.Redis.from_url(url, decode_responses=True)"
             )
-        self.cache, self.store, self.prefix = cache, store, prefix
-        self.batch_size, self.max_pending = batch_size, max_pending
+        self.cache, self.store = cache, store
+        self.prefix = prefix = check_prefix(cache, prefix, "write-behind")
+        self.batch_size, self.max_pending = int(batch_size), int(max_pending)
         self._ttl_ms = 0 if ttl is None else ttl_ms(ttl)
         self.clock: Clock = clock if clock is not None else RealClock()
         self.log_key = f"{prefix}:log"
@@ -132,14 +140,13 @@ class WriteBehind:
     def put(self, key: int, value: dict[str, Any], *, timeout: float = 0.0) -> str:
         """Record a write durably in Redis and return its version (stream id).
 
-        When the backlog is full, wait up to ``timeout`` seconds (on the clock) for the
-        flusher to make room, then raise :class:`BacklogFull`: a write is never dropped
-        silently.
+        When the backlog is full, wait up to ``timeout`` seconds (a finite number >= 0,
+        on the clock) for the flusher to make room, then raise :class:`BacklogFull`: a
+        write is never dropped silently. ``value`` may be any mapping with the product fields.
         """
         if value is None:
             raise ValueError("a product value cannot be None; use delete(key) to remove a product")
-        check_product(value)
-        return self._write(key, json.dumps(value, sort_keys=True), timeout)
+        return self._write(key, encode_product(value), timeout)
 
     def delete(self, key: int, *, timeout: float = 0.0) -> str:
         """Record the deletion of product ``key``, like :meth:`put`."""
@@ -161,7 +168,7 @@ class WriteBehind:
         if value is not None:
             self._fill(
                 keys=[self.item_key(key), self.generation_key(key)],
-                args=[generation or "", json.dumps(value, sort_keys=True), self._ttl_ms],
+                args=[generation or "", encode_product(value), self._ttl_ms],
             )
         return value
 
@@ -172,37 +179,40 @@ class WriteBehind:
     def flush_once(self, on_applied: Callable[[int], None] | None = None) -> int:
         """Apply the oldest batch to the store; return how many writes it held (0: backlog empty).
 
-        Raises :class:`~scalekit.caches.store.StoreUnavailable` if the store is down
-        (the batch stays in the stream). A change the store *refuses* (bad data or a
-        constraint) would be refused on every retry and block the backlog for good:
-        it moves to the dead-letter stream ``<prefix>:dead`` instead (see
-        :meth:`dead_letters`) and the rest of the batch is saved. ``on_applied(n)`` runs
-        after the store has the batch and before it leaves the stream: tests use it to
-        crash right there.
+        Raises :class:`~scalekit.caches.store.StoreUnavailable` if the store is down, or
+        ``sqlite3.OperationalError`` if it is locked (the batch stays in the stream;
+        :meth:`flush` retries both). The batch is applied coalesced (the last change per
+        product) in one transaction. If the store *refuses* a change (bad data or a
+        constraint), retrying would fail forever and block the backlog, and the
+        coalesced batch may have hidden an earlier, valid write to the same product
+        behind the refused one. So the batch is then applied again one write at a time,
+        in the order they were acknowledged: every write the store takes is saved, and
+        only the refused ones move to the dead-letter stream ``<prefix>:dead`` (see
+        :meth:`dead_letters`). ``on_applied(n)`` runs after the store has the batch and
+        before it leaves the stream: tests use it to crash right there.
         """
         entries = self.cache.xrange(self.log_key, count=self.batch_size)
         if not entries:
             return 0
-        latest: dict[int, tuple[str, str]] = {}
-        for entry_id, fields in entries:
-            latest[int(fields["k"])] = (entry_id, fields["p"])
-        changes = [
-            Change(key, json.loads(payload) if payload else None, entry_id)
-            for key, (entry_id, payload) in sorted(latest.items())
+        writes = [
+            (
+                Change(int(fields["k"]), json.loads(fields["p"]) if fields["p"] else None, entry_id),
+                fields["p"],
+            )
+            for entry_id, fields in entries
         ]
+        latest = {change.key: (change, payload) for change, payload in writes}
+        changes = [latest[key][0] for key in sorted(latest)]
         try:
             applied, refused = self.store.apply(changes), []
+            tried = len(changes)
         except _REFUSALS:
-            applied, refused = self._apply_one_by_one(changes)
+            applied, refused = self._apply_one_by_one(writes)
+            tried = len(writes)
         if on_applied is not None:
             on_applied(len(entries))
-        for change, error in refused:
-            args = [
-                str(change.key),
-                latest[change.key][1],
-                change.version,
-                f"{type(error).__name__}: {error}",
-            ]
+        for change, payload, error in refused:
+            args = [str(change.key), payload, change.version, f"{type(error).__name__}: {error}"]
             self._bury(keys=[self.dead_key, self.pending_key, self.item_key(change.key)], args=args)
         self.dead_lettered += len(refused)
         acks = [entry_id for entry_id, _ in entries]
@@ -210,8 +220,8 @@ class WriteBehind:
         self._acknowledge(keys=[self.log_key, self.pending_key], args=[len(acks), *acks, *pairs])
         self.batches += 1
         self.flushed += len(entries)
-        self.coalesced += len(entries) - len(changes)
-        self.skipped += len(changes) - applied - len(refused)
+        self.coalesced += len(entries) - tried
+        self.skipped += tried - applied - len(refused)
         return len(entries)
 
     def dead_letters(self) -> list[dict[str, Any]]:
@@ -229,32 +239,38 @@ class WriteBehind:
             for _, fields in self.cache.xrange(self.dead_key)
         ]
 
-    def _apply_one_by_one(self, changes: list[Change]) -> tuple[int, list[tuple[Change, Exception]]]:
-        """Apply each change on its own; return how many took effect and the refused ones, with errors."""
+    def _apply_one_by_one(
+        self, writes: list[tuple[Change, str]]
+    ) -> tuple[int, list[tuple[Change, str, Exception]]]:
+        """Apply each write on its own, oldest first; return how many took effect and the refused ones."""
         applied, refused = 0, []
-        for change in changes:
+        for change, payload in writes:
             try:
                 applied += self.store.apply([change])
             except _REFUSALS as error:
-                refused.append((change, error))
+                refused.append((change, payload, error))
         return applied, refused
 
     def flush(self, *, max_attempts: int = 6, base_delay: float = 0.1, max_delay: float = 5.0) -> int:
         """Flush batches until the backlog is empty; return how many writes are still pending.
 
-        While the store is down, retry with exponential backoff (``base_delay``,
-        doubling up to ``max_delay``, slept on the clock); give up after
-        ``max_attempts`` failures in a row and report the pending count.
+        While the store is down or locked ("database is locked"), retry with
+        exponential backoff (``base_delay``, doubling up to ``max_delay``, slept on the
+        clock); give up after ``max_attempts`` failures in a row and report the pending
+        count rather than raise.
         """
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts must be >= 1, got {max_attempts}")
+        _check_count(max_attempts, "max_attempts")
+        check_wait(base_delay, "base_delay")
+        check_wait(max_delay, "max_delay")
+        if base_delay > max_delay:
+            raise ValueError(f"base_delay must be <= max_delay, got {base_delay} and {max_delay}")
         failures, delay = 0, base_delay
         while True:
             try:
                 if self.flush_once() == 0:
                     return self.pending()
                 failures, delay = 0, base_delay
-            except StoreUnavailable:
+            except TRANSIENT:
                 failures += 1
                 if failures >= max_attempts:
                     return self.pending()
@@ -271,7 +287,7 @@ class WriteBehind:
         if self.closed:
             raise RuntimeError("this WriteBehind is closed; create a new one to write again")
         check_key(key)
-        deadline = self.clock.now() + timeout
+        deadline = self.clock.now() + check_wait(timeout)
         while True:
             version = self._record(
                 keys=[self.log_key, self.pending_key, self.item_key(key), self.generation_key(key)],
@@ -289,6 +305,11 @@ class WriteBehind:
             self.clock.sleep(min(0.05, remaining))
 
 
+def _check_count(value: object, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+
+
 def run_flusher(
     url: str,
     db_path: str | Path,
@@ -296,14 +317,23 @@ def run_flusher(
     *,
     batch_size: int = 100,
     poll: float = 0.05,
+    max_poll: float = 2.0,
     stop_when_empty: bool = True,
     pause_after_apply: str | Path | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> int:
     """A flusher loop for its own OS process; returns how many writes it flushed.
 
-    ``pause_after_apply`` is a test hook: after the first batch is in the store and
-    before it leaves the stream, create that file and wait to be killed.
+    A store that is down or locked and a Redis that does not answer (restarting, say)
+    do not end it: it says so through ``log`` (default: standard error), backs off
+    from ``poll`` doubling up to ``max_poll`` seconds, and carries on; the backlog
+    waits in Redis meanwhile. ``pause_after_apply`` is a test hook: after the first
+    batch is in the store and before it leaves the stream, create that file and wait
+    to be killed.
     """
+    check_wait(poll, "poll")
+    check_wait(max_poll, "max_poll")
+    say = log if log is not None else (lambda line: print(line, file=sys.stderr, flush=True))
     cache = redis.Redis.from_url(url, decode_responses=True)
     writer = WriteBehind(cache, ProductStore(db_path), prefix=prefix, batch_size=batch_size)
 
@@ -313,14 +343,26 @@ def run_flusher(
             while True:
                 time.sleep(1)
 
+    delay, failing = poll, False
     while True:
         try:
             count = writer.flush_once(on_applied=pause)
-        except StoreUnavailable:
-            count = -1
+        except (*TRANSIENT, redis.ConnectionError, redis.TimeoutError) as error:
+            if not failing:
+                say(f"flusher: {type(error).__name__}: {error}; retrying with backoff")
+            failing, count = True, -1
+        else:
+            if failing:
+                say("flusher: recovered, flushing again")
+            failing = False
         if count == 0 and stop_when_empty:
             return writer.flushed
-        if count <= 0:
+        if count < 0:
+            time.sleep(delay)
+            delay = min(2 * delay, max_poll)
+            continue
+        delay = poll
+        if count == 0:
             time.sleep(poll)
 
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import redis
 
-from scalekit.caches._ttl import FILL_IF_UNCHANGED, ttl_ms
-from scalekit.caches.store import ProductStore, check_key, check_product
+from scalekit.caches._ttl import FILL_IF_UNCHANGED, INVALIDATE, check_prefix, ttl_ms
+from scalekit.caches.store import ProductStore, check_key, encode_product
 
 _PUBLISH = """
 local unchanged = redis.call('GET', KEYS[2]) == ARGV[1]
@@ -34,10 +34,6 @@ end
 if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 else redis.call('SET', KEYS[1], ARGV[2]) end
 return 1
-"""
-_INVALIDATE = """
-redis.call('INCR', KEYS[2])
-return redis.call('DEL', KEYS[1])
 """
 
 
@@ -56,9 +52,10 @@ class WriteThrough:
         self, cache: redis.Redis, store: ProductStore, *, prefix: str = "through", ttl: float | None = None
     ) -> None:
         self._px = 0 if ttl is None else ttl_ms(ttl)
-        self.cache, self.store, self.prefix, self.ttl = cache, store, prefix, ttl
+        self.cache, self.store, self.ttl = cache, store, ttl
+        self.prefix = check_prefix(cache, prefix, "write-through")
         self._publish = cache.register_script(_PUBLISH)
-        self._invalidate = cache.register_script(_INVALIDATE)
+        self._invalidate = cache.register_script(INVALIDATE)
         self._fill = cache.register_script(FILL_IF_UNCHANGED)
         self.hits = self.misses = 0
 
@@ -74,18 +71,19 @@ class WriteThrough:
         """Save product ``key`` in the store, then in the cache; a store error leaves the cache alone.
 
         If another write to ``key`` ran meanwhile, the cached copy is dropped instead
-        (the next read loads whichever write the store kept).
+        (the next read loads whichever write the store kept). ``value`` may be any
+        mapping; it is checked and serialised before either tier is touched, so a
+        value that cannot be saved or cached changes nothing.
         """
         check_key(key)
-        check_product(value)
+        payload = encode_product(value)
         before = self.cache.incr(self.generation_key(key))
         self.store.put(key, value)
-        self._publish(
-            keys=[self.key(key), self.generation_key(key)], args=[before, json.dumps(value), self._px]
-        )
+        self._publish(keys=[self.key(key), self.generation_key(key)], args=[before, payload, self._px])
 
     def delete(self, key: int) -> None:
         """Delete product ``key`` from the store, then from the cache."""
+        check_key(key)
         self.store.delete(key)
         self._invalidate(keys=[self.key(key), self.generation_key(key)])
 
@@ -100,6 +98,7 @@ class WriteThrough:
         value = self.store.get(key)
         if value is not None:
             self._fill(
-                keys=[self.key(key), self.generation_key(key)], args=[generation, json.dumps(value), self._px]
+                keys=[self.key(key), self.generation_key(key)],
+                args=[generation, encode_product(value), self._px],
             )
         return value
