@@ -71,6 +71,7 @@ class GroupLimits:
     def __post_init__(self) -> None:
         for name in ("min_size", "max_size", "desired"):
             _require_whole(name, getattr(self, name), 1)
+            object.__setattr__(self, name, int(getattr(self, name)))
         if not self.min_size <= self.desired <= self.max_size:
             raise ValueError(
                 f"need min_size <= desired <= max_size, got {self.min_size}, {self.desired}, {self.max_size}"
@@ -298,8 +299,7 @@ def simulate(
         raise ValueError("offered must be a non-empty 1-D array of requests per second per minute")
     if not np.isfinite(rates).all() or (rates < 0).any():
         raise ValueError("offered load must be finite and >= 0 requests per second")
-    if not (math.isfinite(per_server) and per_server > 0):
-        raise ValueError(f"per_server must be > 0 requests per second, got {per_server}")
+    per_server = _positive("per_server", per_server)
     _require_whole("launch_minutes", launch_minutes, 0)
     minutes = rates.size
     in_service = np.empty(minutes, dtype=np.int64)
@@ -381,7 +381,16 @@ def desired_replicas(current: int, metric: float, target: float, tolerance: floa
     ratio = value / goal
     if abs(1.0 - ratio) <= slack:
         return int(current)
-    return math.ceil(ratio * int(current))
+    wanted = ratio * int(current)
+    if not math.isfinite(wanted):
+        raise ValueError(f"metric / target = {ratio:g} is too large to give a replica count")
+    return math.ceil(wanted)
+
+
+def _positive(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a finite number > 0 requests per second, got {value!r}")
+    return float(value)
 
 
 def _finite(name: str, value: object, minimum: float) -> float:
@@ -392,9 +401,13 @@ def _finite(name: str, value: object, minimum: float) -> float:
 
 def servers_for_peak(offered: np.ndarray, per_server: float, target: float = 0.70) -> int:
     """A fixed fleet big enough for the busiest minute of ``offered`` at ``target`` utilisation."""
-    if not 0 < target <= 1:
-        raise ValueError(f"target utilisation must be in (0, 1], got {target}")
-    return max(1, math.ceil(float(np.max(offered)) / (per_server * target)))
+    if isinstance(target, bool) or not isinstance(target, numbers.Real) or not 0 < target <= 1:
+        raise ValueError(f"target utilisation must be in (0, 1], got {target!r}")
+    _positive("per_server", per_server)
+    rates = np.asarray(offered, dtype=float)
+    if rates.size == 0 or not np.isfinite(rates).all() or (rates < 0).any():
+        raise ValueError("offered must be a non-empty array of finite rates >= 0 requests per second")
+    return max(1, math.ceil(float(rates.max()) / (per_server * target)))
 
 
 def rescaled_utilisation(utilisation: float, before: int, after: int) -> float:
@@ -404,9 +417,7 @@ def rescaled_utilisation(utilisation: float, before: int, after: int) -> float:
     """
     _require_whole("before", before, 1)
     _require_whole("after", after, 1)
-    if utilisation < 0:
-        raise ValueError(f"utilisation must be >= 0, got {utilisation}")
-    return utilisation * before / after
+    return _finite("utilisation", utilisation, 0.0) * before / after
 
 
 def _held(history: np.ndarray, minutes: int, breached) -> bool:

@@ -259,3 +259,26 @@ def test_desired_replicas_is_the_hpa_rule() -> None:
     ):
         with pytest.raises(ValueError):
             desired_replicas(**{"current": 4, "metric": 60.0, "target": 50.0, **bad})
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: simulate(np.ones(3), "2", OUTLINE), "per_server must be a finite number > 0"),
+        (lambda: simulate(np.ones(3), math.inf, OUTLINE), "per_server must be a finite number > 0"),
+        (lambda: servers_for_peak(np.array([]), 1.0), "non-empty"),
+        (lambda: servers_for_peak(np.array([math.nan]), 1.0), "finite"),
+        (lambda: servers_for_peak(np.array([1.0]), 0.0), "per_server"),
+        (lambda: rescaled_utilisation(math.nan, 4, 6), "utilisation must be a finite number"),
+        (lambda: rescaled_utilisation("0.5", 4, 6), "utilisation must be a finite number"),
+    ],
+)
+def test_hostile_numbers_are_explained(call, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_numpy_whole_numbers_become_plain_ints() -> None:
+    limits = GroupLimits(np.int64(1), np.int64(5), np.int64(2))
+    assert limits == GroupLimits(1, 5, 2) and type(limits.desired) is int
+    assert simulate(np.ones(3), np.float64(2.0), OUTLINE, limits).in_service.tolist() == [2, 2, 2]

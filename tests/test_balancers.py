@@ -139,7 +139,7 @@ def test_round_robin_overloads_a_slow_server_that_least_connections_protects() -
         (lambda: make_balancer("fastest"), "unknown balancer"),
         (lambda: RoundRobin().pick([]), "pool is empty"),
         (lambda: LeastConnections().pick([]), "pool is empty"),
-        (lambda: simulate_balancer(0, 1, 2, seed=1), "rates must be > 0"),
+        (lambda: simulate_balancer(0, 1, 2, seed=1), "rates must be finite numbers > 0"),
         (lambda: simulate_balancer(1, 1, 2, requests=0, seed=1), "requests"),
         (lambda: simulate_balancer(1, 1, 2), "seed"),
     ],
@@ -158,3 +158,46 @@ def test_a_balancer_that_picks_a_missing_server_is_caught() -> None:
 
     with pytest.raises(ValueError, match="picked server 2"):
         dispatch(OffByOne(), np.array([0.0]), np.array([1.0]), 2)
+
+
+def test_hostile_streams_and_pickers_are_refused() -> None:
+    import math
+
+    for arrivals, work in (([0.0, math.nan], [1.0, 1.0]), ([0.0, 1.0], [1.0, math.inf])):
+        with pytest.raises(ValueError, match="finite"):
+            dispatch(RoundRobin(), np.array(arrivals), np.array(work), 2)
+    with pytest.raises(ValueError, match="speeds must be 2 positive numbers"):
+        dispatch(RoundRobin(), np.array([0.0]), np.array([1.0]), 2, speeds=[1.0, math.inf])
+    for rate in (math.nan, math.inf, "100", True):
+        with pytest.raises(ValueError, match="rates must be finite numbers > 0"):
+            simulate_balancer(rate, 1000, 2, requests=5, seed=1)
+
+    class FloatPicker:
+        name = "float picker"
+
+        def pick(self, active):
+            return 1.0
+
+    with pytest.raises(ValueError, match=r"picked server 1\.0"):
+        dispatch(FloatPicker(), np.array([0.0]), np.array([1.0]), 2)
+
+
+def test_round_robin_shared_by_threads_hands_out_every_turn_once() -> None:
+    import threading
+    from collections import Counter
+
+    balancer = RoundRobin()
+    picks: list[int] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        mine = [balancer.pick([0, 0, 0, 0]) for _ in range(2_000)]
+        with lock:
+            picks.extend(mine)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Counter(picks) == {0: 2_000, 1: 2_000, 2: 2_000, 3: 2_000}

@@ -134,3 +134,43 @@ def test_bad_input_is_explained_and_leaves_the_ring_intact():
     with pytest.raises(ValueError, match="last node"):
         ring.remove_node("a")
     assert ring.node_for("anything") == "a"
+
+
+def test_numpy_integers_are_accepted_like_ints():
+    import numpy as np
+
+    ring = ConsistentHashRing(["a", "b", "c"], vnodes=np.int64(8))
+    assert ring.vnodes == 8 and type(ring.vnodes) is int
+    assert ring.node_for(np.int64(12345)) == ring.node_for(12345) == ring.node_for("12345")
+
+
+def test_lookups_during_joins_and_leaves_see_a_whole_ring():
+    """Readers in threads never see new points with old owners (an IndexError or a stray node)."""
+    import threading
+
+    ring = ConsistentHashRing([f"n{i}" for i in range(4)], vnodes=64)
+    stop = threading.Event()
+    errors: list[str] = []
+
+    def read() -> None:
+        while not stop.is_set():
+            for key in KEYS[:200]:
+                try:
+                    owner = ring.node_for(key)
+                    share = ring.ownership()
+                except Exception as error:  # collected for the main thread
+                    errors.append(repr(error))
+                    return
+                if not owner.startswith("n") or abs(sum(share.values()) - 1) > 1e-9:
+                    errors.append(f"{key!r} -> {owner!r}, shares sum to {sum(share.values())}")
+                    return
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    for step in range(40):
+        ring.add_node(f"n{4 + step % 3}") if len(ring) == 4 else ring.remove_node(ring.nodes[-1])
+    stop.set()
+    for reader in readers:
+        reader.join()
+    assert errors == []

@@ -277,3 +277,20 @@ def test_exercise_checks_accept_the_right_answers_and_explain_wrong_ones():
     assert check_shard_key("conversation_id")
     assert "hot shard" in repr(check_shard_key("created_at"))
     assert "one of the column names" in repr(check_shard_key("user"))
+
+
+def test_numpy_integers_route_like_ints_and_bad_numbers_are_refused():
+    import math
+
+    import numpy as np
+
+    assert HashSharding(np.int64(4)).shard_for(np.int64(7)) == 3
+    assert type(HashSharding(4).shard_for(np.int64(7))) is int
+    assert HashSharding(4).shard_for(np.int32(-7)) == 1
+    assert RangeSharding.split(0, 100, np.int64(4)).shard_for(30) == 1
+    for low, high in [(0, math.inf), (math.nan, 1), ("0", 10)]:
+        with pytest.raises(ValueError, match="finite numbers"):
+            RangeSharding.split(low, high, 4)
+    for bad in ([1.0, math.nan], [1.0, math.inf]):
+        with pytest.raises(ValueError, match="finite"):
+            load_spread(bad)

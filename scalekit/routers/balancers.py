@@ -17,6 +17,9 @@ policy; :func:`simulate_balancer` runs the same seeded Poisson stream under seve
 
 from __future__ import annotations
 
+import itertools
+import math
+import numbers
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,13 +47,11 @@ class RoundRobin:
     name = "round robin"
 
     def __init__(self) -> None:
-        self._next = 0
+        self._turns = itertools.count()  # next() on a count is atomic, so threads never share a turn
 
     def pick(self, active: Sequence[int]) -> int:
         _require_servers(active)
-        choice = self._next % len(active)
-        self._next = choice + 1
-        return choice
+        return next(self._turns) % len(active)
 
 
 class RandomChoice:
@@ -140,6 +141,8 @@ def dispatch(
     work = np.asarray(work, dtype=float)
     if arrivals.shape != work.shape or arrivals.ndim != 1:
         raise ValueError("arrivals and work must be 1-D arrays of equal length")
+    if not (np.isfinite(arrivals).all() and np.isfinite(work).all()):
+        raise ValueError("arrival times and work must be finite numbers (no NaN or inf)")
     if arrivals.size and (np.diff(arrivals) < 0).any():
         raise ValueError("arrival times must be sorted (non-decreasing)")
     if (work < 0).any():
@@ -148,7 +151,7 @@ def dispatch(
         raise ValueError(f"server count must be a whole number >= 1, got {servers!r}")
     servers = int(servers)
     rate = np.ones(servers) if speeds is None else np.asarray(speeds, dtype=float)
-    if rate.shape != (servers,) or not (rate > 0).all():
+    if rate.shape != (servers,) or not ((rate > 0) & np.isfinite(rate)).all():
         raise ValueError(f"speeds must be {servers} positive numbers, got {speeds!r}")
     finishing: list[deque[float]] = [deque() for _ in range(servers)]
     active = [0] * servers
@@ -164,7 +167,7 @@ def dispatch(
                 queue.popleft()
             active[k] = len(queue)
         k = balancer.pick(active)
-        if not 0 <= k < servers:
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or not 0 <= k < servers:
             raise ValueError(f"{balancer.name} picked server {k}, but there are only {servers}")
         start = arrive if arrive > free_at[k] else free_at[k]
         duration = size / speed[k]
@@ -190,8 +193,13 @@ def simulate_balancer(
     differences are the policy's alone. ``service_rate`` is one speed-1 server's
     requests per second.
     """
-    if arrival_rate <= 0 or service_rate <= 0:
-        raise ValueError(f"rates must be > 0, got arrival {arrival_rate} and service {service_rate}")
+    if not all(
+        isinstance(rate, numbers.Real) and not isinstance(rate, bool) and 0 < rate < math.inf
+        for rate in (arrival_rate, service_rate)
+    ):
+        raise ValueError(
+            f"rates must be finite numbers > 0, got arrival {arrival_rate!r} and service {service_rate!r}"
+        )
     if isinstance(requests, bool) or int(requests) != requests or requests < 1:
         raise ValueError(f"requests must be a whole number >= 1, got {requests!r}")
     generator = make_rng(seed)

@@ -8,6 +8,7 @@ of BLAKE2b, read as an unsigned 64-bit integer.
 
 from __future__ import annotations
 
+import numbers
 from hashlib import blake2b
 
 HASH_BITS = 64
@@ -29,6 +30,6 @@ def key_bytes(key: str | bytes | int) -> bytes:
         return key.encode("utf-8")
     if isinstance(key, bytes):
         return key
-    if isinstance(key, int) and not isinstance(key, bool):
-        return str(key).encode("ascii")
+    if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+        return str(int(key)).encode("ascii")
     raise TypeError(f"routing keys must be str, bytes or int, got {type(key).__name__} {key!r}")

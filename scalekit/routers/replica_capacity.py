@@ -115,6 +115,10 @@ def _with_write_rate(replicas: int, capacity: float, a: float, write_rate: objec
 
 def write_cap(*, node_capacity: float = 1.0, write_fraction: float = DEFAULT_WRITE_FRACTION) -> float:
     """The throughput no number of replicas can exceed: the primary alone runs every write."""
-    if not 0 < write_fraction <= 1:
+    capacity = _number("node_capacity", node_capacity, "> 0 queries/s")
+    if not 0 < capacity < math.inf:
+        raise ValueError(f"node_capacity must be > 0 queries/s (and finite), got {node_capacity!r}")
+    w = _number("write_fraction", write_fraction, "a share in (0, 1]")
+    if not 0 < w <= 1:
         raise ValueError(f"write_fraction must be in (0, 1] for a write cap to exist, got {write_fraction!r}")
-    return node_capacity / write_fraction
+    return capacity / w

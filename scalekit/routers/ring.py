@@ -9,6 +9,8 @@ With ``hash(key) % n`` instead, changing ``n`` moves about ``n/(n+1)`` of all ke
 
 from __future__ import annotations
 
+import numbers
+import threading
 from bisect import bisect
 from collections.abc import Iterable
 
@@ -21,25 +23,28 @@ RING_SIZE = 1 << HASH_BITS
 class ConsistentHashRing:
     """A consistent-hash ring over named nodes, ``vnodes`` points per node.
 
+    Lookups may run in threads while nodes join or leave: a change builds the new
+    ring aside and swaps it in whole, so a lookup sees either the old ring or the new.
+
     ``node_for(key)`` costs one hash and one binary search. Point ``i`` of node ``n``
     sits at ``stable_hash(f"{n}#{i}")`` (BLAKE2b, 64 bits), so every process builds
     the same ring from the same node names.
     """
 
     def __init__(self, nodes: Iterable[Node], vnodes: int = 160) -> None:
-        if isinstance(vnodes, bool) or not isinstance(vnodes, int):
+        if isinstance(vnodes, bool) or not isinstance(vnodes, numbers.Integral):
             raise TypeError(f"vnodes must be an int, got {type(vnodes).__name__} {vnodes!r}")
         if vnodes < 1:
             raise ValueError(f"vnodes must be >= 1 (points per node on the ring), got {vnodes}")
-        self._vnodes = vnodes
+        self._vnodes = int(vnodes)
+        self._lock = threading.Lock()
         self._nodes: list[Node] = []
         for node in nodes:
             self._check_new(node)
             self._nodes.append(node)
         if not self._nodes:
             raise ValueError("a ring needs at least one node, got none")
-        self._points: list[int] = []
-        self._owners: list[Node] = []
+        self._ring: tuple[list[int], list[Node], tuple[Node, ...]] = ([], [], ())
         self._rebuild()
 
     @property
@@ -54,24 +59,29 @@ class ConsistentHashRing:
 
     def node_for(self, key: str | bytes | int) -> Node:
         """The node that owns ``key``: the first ring point clockwise from its hash."""
-        return self._owners[bisect(self._points, stable_hash(key))]
+        points, owners, _ = self._ring
+        return owners[bisect(points, stable_hash(key))]
 
     shard_for = node_for
 
     def add_node(self, node: Node) -> None:
         """Put ``node`` on the ring; only keys that now hash to its points move, all to it."""
-        self._check_new(node)
-        self._nodes.append(node)
-        self._rebuild()
+        with self._lock:
+            self._check_new(node)
+            self._nodes = [*self._nodes, node]
+            self._rebuild()
 
     def remove_node(self, node: Node) -> None:
         """Take ``node`` off the ring; only its keys move, each to the next point clockwise."""
-        if node not in self._nodes:
-            raise KeyError(f"node {node!r} is not on the ring; its nodes are {list(self._nodes)}")
-        if len(self._nodes) == 1:
-            raise ValueError(f"cannot remove {node!r}: it is the last node, and a ring needs at least one")
-        self._nodes.remove(node)
-        self._rebuild()
+        with self._lock:
+            if node not in self._nodes:
+                raise KeyError(f"node {node!r} is not on the ring; its nodes are {list(self._nodes)}")
+            if len(self._nodes) == 1:
+                raise ValueError(
+                    f"cannot remove {node!r}: it is the last node, and a ring needs at least one"
+                )
+            self._nodes = [n for n in self._nodes if n != node]
+            self._rebuild()
 
     def shard_ids(self) -> list[Node]:
         """The ids this strategy can route to (for :class:`~scalekit.routers.ShardRouter`)."""
@@ -83,9 +93,10 @@ class ConsistentHashRing:
         This is the share of keys a node gets on average; ``max / mean`` of these
         shares is the ring's load spread, which shrinks as ``vnodes`` grows.
         """
-        share = dict.fromkeys(self._nodes, 0)
-        previous = self._points[-1] - RING_SIZE
-        for point, owner in zip(self._points, self._owners, strict=False):
+        points, owners, nodes = self._ring
+        share = dict.fromkeys(nodes, 0)
+        previous = points[-1] - RING_SIZE
+        for point, owner in zip(points, owners, strict=False):
             share[owner] += point - previous
             previous = point
         return {node: arc / RING_SIZE for node, arc in share.items()}
@@ -106,6 +117,5 @@ class ConsistentHashRing:
         placed = sorted(
             (stable_hash(f"{node}#{i}"), str(node), node) for node in self._nodes for i in range(self._vnodes)
         )
-        self._points = [point for point, _, _ in placed]
         owners = [node for _, _, node in placed]
-        self._owners = [*owners, owners[0]]
+        self._ring = ([point for point, _, _ in placed], [*owners, owners[0]], tuple(self._nodes))

@@ -10,6 +10,8 @@ directory can put any key anywhere but every lookup depends on it.
 
 from __future__ import annotations
 
+import math
+import numbers
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from itertools import pairwise
@@ -30,16 +32,16 @@ class HashSharding:
     """
 
     def __init__(self, n: int) -> None:
-        if isinstance(n, bool) or not isinstance(n, int):
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
             raise TypeError(f"shard count must be an int, got {type(n).__name__} {n!r}")
         if n < 1:
             raise ValueError(f"shard count must be >= 1, got {n}")
-        self.n = n
+        self.n = int(n)
 
     def shard_for(self, key: str | bytes | int) -> int:
         """The shard (0 to n-1) for ``key``."""
-        if isinstance(key, int) and not isinstance(key, bool):
-            return key % self.n
+        if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+            return int(key) % self.n
         return stable_hash(key) % self.n
 
     def shard_ids(self) -> list[int]:
@@ -85,8 +87,11 @@ class RangeSharding:
     @classmethod
     def split(cls, low: float, high: float, n: int) -> RangeSharding:
         """``n`` equal-width ranges covering ``[low, high)``: the outline's ``key / range_size``."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
             raise ValueError(f"shard count must be an int >= 1, got {n!r}")
+        n = int(n)
+        if not all(isinstance(v, numbers.Real) and math.isfinite(v) for v in (low, high)):
+            raise ValueError(f"split needs finite numbers for low and high, got [{low!r}, {high!r})")
         if not low < high:
             raise ValueError(f"need low < high to split a key range, got [{low!r}, {high!r})")
         edges = [low + (high - low) * i / n for i in range(n)] + [high]
@@ -230,6 +235,8 @@ def load_spread(counts: Iterable[float]) -> float:
     values = [float(c) for c in counts]
     if not values:
         raise ValueError("load_spread needs at least one shard's count")
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"loads must be finite numbers, got {values}")
     if any(v < 0 for v in values):
         raise ValueError(f"loads cannot be negative, got {values}")
     mean = sum(values) / len(values)
