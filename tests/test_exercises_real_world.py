@@ -93,6 +93,8 @@ def test_strategy_choice():
     assert "exactly the keys" in check_strategy_choice({"newsroom": "read"}).message
     assert "choose 'write'" in check_strategy_choice({**right, "newsroom": "push"}).message
     assert not check_strategy_choice(...).ok
+    unfinished = check_strategy_choice({"newsroom": ..., "book club": ..., "video platform": ...})
+    assert not unfinished.ok and "replace every `...`" in unfinished.message
 
 
 def test_merged_per_read():

@@ -57,6 +57,8 @@ def check_strategy_choice(answer: object) -> Feedback:
         return wrong(
             f"answer with a dict that has exactly the keys {sorted(STRATEGY_CASES)}, got {answer!r}."
         )
+    if any(choice is Ellipsis or choice is None for choice in answer.values()):
+        return wrong("replace every `...` with 'write', 'read' or 'hybrid' and run the cell again.")
     problems = []
     for case in STRATEGY_CASES:
         choice = answer[case]
