@@ -13,13 +13,16 @@ import re
 import threading
 import uuid
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import fakeredis
 import redis
 
 ENV_VAR = "REDIS_URL"
 _PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
+# Query parameters whose values are credentials (password=, username=, ssl_password=, ...).
+_SECRET_PARAMETER = re.compile(r"pass|user|secret|token|auth|credential", re.IGNORECASE)
+_QUERY_PAIR = re.compile(r"(?P<name>[^=&;#?]+)=(?P<value>[^&;#]*)")
 _embedded_lock = threading.Lock()
 _embedded_server: fakeredis.FakeServer | None = None
 
@@ -33,40 +36,47 @@ def connect(url: str | None = None, *, decode_responses: bool = True) -> redis.R
 
     The embedded server is one fakeredis server per process, shared by every client
     this function returns. A bad or unreachable URL raises instead of falling back, so
-    a learner who asked for a real server always gets one.
+    a learner who asked for a real server always gets one. Every form redis-py accepts
+    works: ``redis://``, ``rediss://`` (TLS) and ``unix:///path/to/redis.sock?db=0``.
+    Errors never show a credential, wherever the URL carries it (see :func:`redact`).
     """
     if url is None:
         url = os.environ.get(ENV_VAR) or None
     if url is None:
         return fakeredis.FakeRedis(server=_shared_embedded_server(), decode_responses=decode_responses)
+    if not isinstance(url, str):
+        raise ValueError(f"a Redis URL is a str such as redis://127.0.0.1:6379/0, got {type(url).__name__}")
     shown = redact(url)
-    database = urlsplit(url).path.strip("/")
-    if database and not database.isdigit():
+    hidden = _secrets(url)
+    database = _database(url)
+    if database is not None and not database.isdigit():
         raise ValueError(
-            f"{shown!r} names database {database!r}; Redis databases are numbered (e.g. /0). "
-            f"Use the form redis://HOST:PORT/0, or unset {ENV_VAR} to use the embedded Redis."
+            f"{shown!r} names database {_scrub(database, hidden)!r}; Redis databases are numbered "
+            f"(e.g. /0, or ?db=0 for a unix socket). Use the form redis://HOST:PORT/0, "
+            f"or unset {ENV_VAR} to use the embedded Redis."
         )
     try:
         client = redis.Redis.from_url(
             url, decode_responses=decode_responses, socket_connect_timeout=3, socket_timeout=30
         )
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise ValueError(
-            f"{shown!r} is not a Redis URL ({exc}). Use the form redis://HOST:PORT/DB, "
-            f"for example redis://127.0.0.1:6379/0, or unset {ENV_VAR} to use the embedded Redis."
+            f"{shown!r} is not a Redis URL ({_scrub(str(exc), hidden)}). Use the form "
+            f"redis://HOST:PORT/DB, for example redis://127.0.0.1:6379/0 (or unix:///path/redis.sock?db=0), "
+            f"or unset {ENV_VAR} to use the embedded Redis."
         ) from None
     try:
         client.ping()
     except (redis.AuthenticationError, redis.ResponseError) as exc:
         client.close()
         raise RedisUnavailable(
-            f"The Redis server at {shown} answered but refused the connection ({exc}). "
+            f"The Redis server at {shown} answered but refused the connection ({_scrub(str(exc), hidden)}). "
             f"Check the password and database number in {ENV_VAR}."
         ) from None
     except redis.RedisError as exc:
         client.close()
         raise RedisUnavailable(
-            f"No Redis server answered at {shown} ({exc}). Start one there "
+            f"No Redis server answered at {shown} ({_scrub(str(exc), hidden)}). Start one there "
             f"(for example `redis-server --port 6379`), correct {ENV_VAR}, "
             f"or unset {ENV_VAR} to use the embedded Redis."
         ) from None
@@ -94,13 +104,76 @@ def describe(client: redis.Redis) -> str:
 
 
 def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***``, safe to print in an error."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
+    """``url`` with every credential replaced by ``***``, safe to print in an error.
+
+    That is the password in ``user:password@`` (a user name without a password may be
+    a password written in the wrong place, so it is hidden too) and the value of any
+    query parameter that names a credential (``?password=``, ``?username=``,
+    ``?ssl_password=`` ...). The host, port and database stay, to help spot a typo.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return _redact_query(url)
+    cut = min((i for i in (rest.find("?"), rest.find("#")) if i != -1), default=len(rest))
+    location, tail = rest[:cut], rest[cut:]
+    if "@" in location:  # redis://user:password@host/0 and unix://user:password@/path.sock
+        userinfo, where = location.rsplit("@", 1)
+        user, colon, _ = userinfo.partition(":")
+        location = f"{user}:***@{where}" if colon else f"***@{where}"
+    return f"{scheme}://{location}{_redact_query(tail)}"
+
+
+def _redact_query(text: str) -> str:
+    head, mark, query = text.partition("?")
+    if not mark:
+        return text
+
+    def hide(pair: re.Match[str]) -> str:
+        if _SECRET_PARAMETER.search(pair["name"]):
+            return f"{pair['name']}=***"
+        return pair[0]
+
+    return head + mark + _QUERY_PAIR.sub(hide, query)
+
+
+def _secrets(url: str) -> list[str]:
+    """The credential strings in ``url`` (raw and percent-decoded), longest first."""
+    found: list[str] = []
+    try:
+        parts = urlsplit(url)
+        found += [parts.password or "", parts.username or ""]
+        query = parts.query
+    except ValueError:
+        query = url.partition("?")[2]
+    userinfo = url.partition("://")[2].rsplit("@", 1)[0] if "@" in url else ""
+    found += userinfo.lstrip("/").split(":", 1)
+    found += [
+        value for name, value in parse_qsl(query, keep_blank_values=True) if _SECRET_PARAMETER.search(name)
+    ]
+    found += [
+        match["value"] for match in _QUERY_PAIR.finditer(query) if _SECRET_PARAMETER.search(match["name"])
+    ]
+    found += [unquote(value) for value in found]
+    return sorted({value for value in found if value}, key=len, reverse=True)
+
+
+def _scrub(text: str, hidden: list[str]) -> str:
+    for secret in hidden:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _database(url: str) -> str | None:
+    """The database the URL names (the path, or ``?db=`` for a unix socket), if any."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    query_db = dict(parse_qsl(parts.query, keep_blank_values=True)).get("db")
+    if parts.scheme == "unix":
+        return query_db
+    path = parts.path.strip("/")
+    return path or query_db
 
 
 @dataclass

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import fakeredis
@@ -99,3 +102,107 @@ def test_namespace_clears_on_claim_by_default(redis, ns):
 def test_namespace_rejects_prefixes_that_could_match_other_keys(prefix):
     with pytest.raises(ValueError, match="namespace prefix"):
         backend.namespace(prefix, backend.connect(None))
+
+
+SECRET = "s3cr3t-Pa55"
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "redis://learner:{secret}@127.0.0.1:{port}/0",
+        "redis://:{secret}@127.0.0.1:{port}/0",
+        "rediss://learner:{secret}@127.0.0.1:{port}/0",
+        "redis://127.0.0.1:{port}/0?password={secret}",
+        "redis://127.0.0.1:{port}/0?username={secret}&password={secret}",
+        "redis://127.0.0.1:{port}?db=0&password={secret}",
+        "redis://learner:{secret}@127.0.0.1:{port}/0?password={secret}",
+        "unix://learner:{secret}@/nonexistent/redis.sock?db=0",
+        "unix:///nonexistent/redis.sock?db=0&password={secret}",
+        "redis://{secret}@127.0.0.1:{port}/0",
+    ],
+)
+def test_every_credential_form_is_redacted_in_errors(template):
+    url = template.format(secret=SECRET, port=_free_port())
+    with pytest.raises((backend.RedisUnavailable, ValueError)) as error:
+        backend.connect(url)
+    message = str(error.value)
+    assert SECRET not in message and "***" in message
+    assert SECRET not in backend.redact(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"redis://127.0.0.1:6379/db0?password={SECRET}",
+        f"redis://u:{SECRET}@127.0.0.1:6379/cache",
+        f"redis://u:{SECRET}@[::1:6379/0",
+        f"http://u:{SECRET}@127.0.0.1:6379/0",
+        f"redis://127.0.0.1:6379/0?db=x&password={SECRET}",
+    ],
+)
+def test_malformed_urls_with_credentials_are_redacted_too(url):
+    with pytest.raises(ValueError) as error:
+        backend.connect(url)
+    assert SECRET not in str(error.value)
+
+
+def test_redact_keeps_what_helps_and_hides_what_hurts():
+    assert backend.redact("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    assert backend.redact(f"redis://ann:{SECRET}@h:1/0") == "redis://ann:***@h:1/0"
+    assert backend.redact(f"redis://h:1/0?socket_timeout=5&password={SECRET}") == (
+        "redis://h:1/0?socket_timeout=5&password=***"
+    )
+
+
+def test_unix_socket_url_that_nobody_listens_on_is_unavailable_not_a_bad_database(tmp_path):
+    url = f"unix://{tmp_path}/missing.sock?db=0"
+    with pytest.raises(backend.RedisUnavailable, match="No Redis server answered"):
+        backend.connect(url)
+
+
+def test_unix_socket_database_must_be_a_number(tmp_path):
+    with pytest.raises(ValueError, match="numbered"):
+        backend.connect(f"unix://{tmp_path}/redis.sock?db=cache")
+
+
+@pytest.fixture
+def unix_socket_server(tmp_path):
+    """A throwaway redis-server listening only on a unix socket (skipped without redis-server)."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("needs redis-server on PATH")
+    sock = tmp_path / "redis.sock"
+    process = subprocess.Popen(
+        [
+            server,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists():
+            assert process.poll() is None and time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.02)
+        yield sock
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_unix_socket_urls_connect(unix_socket_server):
+    for url in (f"unix://{unix_socket_server}", f"unix://{unix_socket_server}?db=2"):
+        client = backend.connect(url)
+        assert client.ping() and "ready" in backend.describe(client)
+        client.close()
