@@ -121,9 +121,9 @@ def check_k_of_n(k_of_n: object) -> Feedback:
 
 
 FIRST_STEP_CHOICES = {
-    "a": "add an index for the query that scans the table",
+    "a": "shard the table",
     "b": "add read replicas",
-    "c": "shard the table",
+    "c": "add an index for the query that scans the table",
     "d": "move to a machine twice the size",
 }
 
@@ -136,7 +136,7 @@ def check_first_step(answer: object) -> Feedback:
     choice = str(answer).strip().lower()
     if choice not in FIRST_STEP_CHOICES:
         return wrong(f"answer with one letter, one of {sorted(FIRST_STEP_CHOICES)}; got {answer!r}.")
-    if choice == "a":
+    if choice == "c":
         return correct(
             "the query that dominates the time reads every row; an index turns the scan into a search, "
             "costs an hour, and may make every step after it unnecessary. Measure again afterwards."
@@ -144,7 +144,7 @@ def check_first_step(answer: object) -> Feedback:
     reasons = {
         "b": "replicas would each run the same full scan: you would pay for several machines to repeat "
         "work an index removes, and add replication lag to reason about.",
-        "c": "sharding splits the scan into smaller scans on several machines, at the price of a shard "
+        "a": "sharding splits the scan into smaller scans on several machines, at the price of a shard "
         "key, cross-shard queries and rebalancing: the most expensive fix, for a problem one index solves.",
         "d": "a machine twice the size runs the scan a bit faster, until the table doubles; the work per "
         "query is still proportional to the table, so the problem returns.",
