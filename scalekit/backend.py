@@ -137,24 +137,21 @@ def _redact_query(text: str) -> str:
 
 
 def _secrets(url: str) -> list[str]:
-    """The credential strings in ``url`` (raw and percent-decoded), longest first."""
+    """Credential strings in ``url`` (raw and percent-decoded), longest first, to scrub from error text.
+
+    Strings shorter than four characters are left out: scrubbing every "a" from a
+    message would hide more than it protects.
+    """
     found: list[str] = []
-    try:
-        parts = urlsplit(url)
-        found += [parts.password or "", parts.username or ""]
-        query = parts.query
-    except ValueError:
-        query = url.partition("?")[2]
-    userinfo = url.partition("://")[2].rsplit("@", 1)[0] if "@" in url else ""
-    found += userinfo.lstrip("/").split(":", 1)
-    found += [
-        value for name, value in parse_qsl(query, keep_blank_values=True) if _SECRET_PARAMETER.search(name)
-    ]
-    found += [
-        match["value"] for match in _QUERY_PAIR.finditer(query) if _SECRET_PARAMETER.search(match["name"])
-    ]
+    location = url.partition("://")[2]
+    location = location[: min((i for i in (location.find("?"), location.find("#")) if i != -1), default=None)]
+    if "@" in location:
+        userinfo = location.rsplit("@", 1)[0]
+        found.append(userinfo.partition(":")[2] if ":" in userinfo else userinfo)
+    query = url.partition("?")[2].partition("#")[0]
+    found += [pair["value"] for pair in _QUERY_PAIR.finditer(query) if _SECRET_PARAMETER.search(pair["name"])]
     found += [unquote(value) for value in found]
-    return sorted({value for value in found if value}, key=len, reverse=True)
+    return sorted({value for value in found if len(value) >= 4}, key=len, reverse=True)
 
 
 def _scrub(text: str, hidden: list[str]) -> str:
