@@ -294,3 +294,40 @@ def test_numpy_integers_route_like_ints_and_bad_numbers_are_refused():
     for bad in ([1.0, math.nan], [1.0, math.inf]):
         with pytest.raises(ValueError, match="finite"):
             load_spread(bad)
+
+
+def test_threads_sharing_a_shard_router_store_every_acknowledged_row():
+    """Without the router's lock, one thread's BEGIN met another's open transaction."""
+    import threading
+
+    router = ShardRouter(HashSharding(2), [db.connect() for _ in range(2)])
+    router.create_tables()
+    acknowledged: list[int] = []
+    errors: list[str] = []
+    guard = threading.Lock()
+
+    def work(thread: int) -> None:
+        for i in range(300):
+            user_id = thread * 10_000 + i
+            try:
+                router.add_user(user_id, "u", "u@x")
+            except Exception as error:  # collected for the main thread
+                errors.append(repr(error))
+                continue
+            with guard:
+                acknowledged.append(user_id)
+            try:
+                router.add_user(user_id, "again", "u@x")
+                errors.append(f"duplicate user {user_id} accepted")
+            except sqlite3.IntegrityError:
+                pass
+            except Exception as error:
+                errors.append(repr(error))
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sum(c["users"] for c in router.counts().values()) == len(acknowledged) == 1200

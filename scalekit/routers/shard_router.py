@@ -9,6 +9,7 @@ reports how many shards were touched and how many rows travelled back to the rou
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -46,6 +47,9 @@ class ShardRouter:
     to connection. The routing key of a user is the user id unless ``shard_key`` maps a
     user id to something else (a country for :class:`GeoSharding`, a sign-up time for
     :class:`RangeSharding`). Post ids are global: per-shard autoincrement would repeat ids.
+    One lock serialises the router's calls, so threads sharing it cannot open a
+    transaction inside another thread's, nor roll back rows another thread was told
+    were stored.
     """
 
     def __init__(
@@ -90,6 +94,7 @@ class ShardRouter:
             )
         self.strategy = strategy
         self.shard_key = shard_key
+        self._lock = threading.RLock()
 
     @property
     def shard_ids(self) -> list[ShardId]:
@@ -115,8 +120,9 @@ class ShardRouter:
 
     def create_tables(self) -> None:
         """Create the users and posts tables on every shard."""
-        for connection in self._shards.values():
-            db.create_tables(connection, ("users", "posts"))
+        with self._lock:
+            for connection in self._shards.values():
+                db.create_tables(connection, ("users", "posts"))
 
     def load(self, users: Iterable[Mapping[str, Any]] = (), posts: Iterable[Mapping[str, Any]] = ()) -> None:
         """Insert users and posts, each on its user's shard.
@@ -129,21 +135,22 @@ class ShardRouter:
         others not. Closing that gap takes a distributed transaction (two-phase
         commit), which sharded systems mostly avoid: one of the costs of sharding.
         """
-        batches: dict[ShardId, tuple[list[tuple], list[tuple]]] = {sid: ([], []) for sid in self._shards}
-        for user in users:
-            batches[self.shard_for(user["id"])][0].append(
-                _row(user, _USER_COLUMNS, "user", {"country": "US"})
-            )
-        for post in posts:
-            batches[self.shard_for(post["user_id"])][1].append(
-                _row(post, _POST_COLUMNS, "post", {"likes": 0})
-            )
-        filled = {sid: rows for sid, rows in batches.items() if rows[0] or rows[1]}
-        with ExitStack() as transactions:
-            for shard_id in filled:
-                transactions.enter_context(db.transaction(self._shards[shard_id]))
-            for shard_id, (user_rows, post_rows) in filled.items():
-                _insert(self._shards[shard_id], user_rows, post_rows)
+        with self._lock:
+            batches: dict[ShardId, tuple[list[tuple], list[tuple]]] = {sid: ([], []) for sid in self._shards}
+            for user in users:
+                batches[self.shard_for(user["id"])][0].append(
+                    _row(user, _USER_COLUMNS, "user", {"country": "US"})
+                )
+            for post in posts:
+                batches[self.shard_for(post["user_id"])][1].append(
+                    _row(post, _POST_COLUMNS, "post", {"likes": 0})
+                )
+            filled = {sid: rows for sid, rows in batches.items() if rows[0] or rows[1]}
+            with ExitStack() as transactions:
+                for shard_id in filled:
+                    transactions.enter_context(db.transaction(self._shards[shard_id]))
+                for shard_id, (user_rows, post_rows) in filled.items():
+                    _insert(self._shards[shard_id], user_rows, post_rows)
 
     def add_user(
         self, user_id: int, name: str, email: str, country: str = "US", created_at: float = 0.0
@@ -163,12 +170,13 @@ class ShardRouter:
 
     def get_user_posts(self, user_id: int) -> QueryResult:
         """One user's posts, newest first: a query on exactly one shard."""
-        rows = db.query(
-            self._shards[self.shard_for(user_id)],
-            "SELECT * FROM posts WHERE user_id = ? ORDER BY created_at DESC, id",
-            (user_id,),
-        )
-        return QueryResult(rows, shards_touched=1, rows_moved=len(rows))
+        with self._lock:
+            rows = db.query(
+                self._shards[self.shard_for(user_id)],
+                "SELECT * FROM posts WHERE user_id = ? ORDER BY created_at DESC, id",
+                (user_id,),
+            )
+            return QueryResult(rows, shards_touched=1, rows_moved=len(rows))
 
     def top_posts(self, limit: int = 10, *, push_down: bool = True) -> QueryResult:
         """The ``limit`` most liked posts overall: scatter to every shard, gather, merge.
@@ -176,28 +184,30 @@ class ShardRouter:
         With ``push_down`` each shard sends only its own top ``limit`` rows (at most
         ``shards * limit`` rows move); without it every shard ships every post.
         """
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise ValueError(f"limit must be an int >= 1, got {limit!r}")
-        sql = "SELECT * FROM posts ORDER BY likes DESC, id"
-        params: tuple[Any, ...] = ()
-        if push_down:
-            sql += " LIMIT ?"
-            params = (limit,)
-        gathered: list[dict[str, Any]] = []
-        for connection in self._shards.values():
-            gathered.extend(db.query(connection, sql, params))
-        merged = sorted(gathered, key=lambda row: (-row["likes"], row["id"]))[:limit]
-        return QueryResult(merged, shards_touched=len(self._shards), rows_moved=len(gathered))
+        with self._lock:
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise ValueError(f"limit must be an int >= 1, got {limit!r}")
+            sql = "SELECT * FROM posts ORDER BY likes DESC, id"
+            params: tuple[Any, ...] = ()
+            if push_down:
+                sql += " LIMIT ?"
+                params = (limit,)
+            gathered: list[dict[str, Any]] = []
+            for connection in self._shards.values():
+                gathered.extend(db.query(connection, sql, params))
+            merged = sorted(gathered, key=lambda row: (-row["likes"], row["id"]))[:limit]
+            return QueryResult(merged, shards_touched=len(self._shards), rows_moved=len(gathered))
 
     def counts(self) -> dict[ShardId, dict[str, int]]:
         """Users and posts stored on each shard."""
-        return {
-            shard_id: {
-                "users": connection.execute("SELECT COUNT(*) FROM users").fetchone()[0],
-                "posts": connection.execute("SELECT COUNT(*) FROM posts").fetchone()[0],
+        with self._lock:
+            return {
+                shard_id: {
+                    "users": connection.execute("SELECT COUNT(*) FROM users").fetchone()[0],
+                    "posts": connection.execute("SELECT COUNT(*) FROM posts").fetchone()[0],
+                }
+                for shard_id, connection in self._shards.items()
             }
-            for shard_id, connection in self._shards.items()
-        }
 
     def __repr__(self) -> str:
         return f"ShardRouter({self.strategy!r}, shards={list(self._shards)!r})"
