@@ -107,3 +107,20 @@ def test_auth_must_be_a_separate_database_file(tmp_path) -> None:
     assert app.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0] == 0
     vp.create_split(db.connect(), db.connect())
     vp.create_split(db.connect(tmp_path / "app.db"), db.connect(tmp_path / "auth.db"))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"n": 0}, {"n": 2.5}, {"n": True}, {"picture_bytes": -1}, {"picture_bytes": 8.5}, {"bio_chars": "300"}],
+)
+def test_sample_users_refuses_bad_sizes(options) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        vp.sample_users(**{"n": 3, "seed": 1, **options})
+
+
+def test_sample_users_accepts_numpy_integers() -> None:
+    import numpy as np
+
+    assert vp.sample_users(np.int64(2), seed=1, picture_bytes=np.int64(4)) == vp.sample_users(
+        2, seed=1, picture_bytes=4
+    )

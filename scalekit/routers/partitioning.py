@@ -9,6 +9,7 @@ connection, so code that holds only the application connection cannot read them.
 from __future__ import annotations
 
 import hashlib
+import numbers
 import os
 import sqlite3
 from typing import Any
@@ -82,10 +83,14 @@ def sample_users(
     bio_chars: int = 300,
 ) -> list[dict[str, Any]]:
     """``n`` made-up users (the same for the same seed) with a picture of ``picture_bytes`` bytes."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"n must be an int >= 1, got {n!r}")
-    if picture_bytes < 0 or bio_chars < 0:
-        raise ValueError(f"sizes must be >= 0, got picture_bytes={picture_bytes}, bio_chars={bio_chars}")
+    sizes = (picture_bytes, bio_chars)
+    if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0 for v in sizes):
+        raise ValueError(
+            f"sizes must be ints >= 0, got picture_bytes={picture_bytes!r}, bio_chars={bio_chars!r}"
+        )
+    n, picture_bytes, bio_chars = int(n), int(picture_bytes), int(bio_chars)
     generator = workload.make_rng(seed, rng)
     logins = np.sort(generator.uniform(0, 30 * 86_400, size=n))
     letters = np.array(list("abcdefghijklmnopqrstuvwxyz     "))
