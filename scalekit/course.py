@@ -127,14 +127,17 @@ def kernel_display_name(name: str = KERNEL_NAME) -> str:
 def as_jupyterlab_saves(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """``notebook`` as JupyterLab would save it, so opening and saving it changes nothing.
 
-    JupyterLab writes the kernel's own display name (``Python 3 (ipykernel)``), and its
-    JSON round trip turns whole floats into integers (the widget state's ``1.0`` becomes ``1``).
+    JupyterLab writes the kernel's own display name (``Python 3 (ipykernel)``), marks a code
+    cell with hidden outputs ``collapsed`` too (the older key for the same thing), and its JSON
+    round trip turns whole floats into integers (the widget state's ``1.0`` becomes ``1``).
     """
     notebook.metadata.setdefault("kernelspec", {})
     notebook.metadata.kernelspec.update(
         name=KERNEL_NAME, display_name=kernel_display_name(), language="python"
     )
     for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.metadata.get("jupyter", {}).get("outputs_hidden"):
+            cell.metadata["collapsed"] = True
         cell.metadata = _whole_floats_as_int(cell.metadata)
         for output in cell.get("outputs", []):
             for key in ("data", "metadata"):

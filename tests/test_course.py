@@ -48,3 +48,13 @@ def test_a_saved_notebook_is_unchanged_by_a_second_pass(tmp_path):
     nbformat.write(course.as_jupyterlab_saves(nbformat.read(path, as_version=4)), path)
     assert path.read_text() == before
     assert '"max": 20,' in before and "20.0" not in before
+
+
+def test_hidden_outputs_are_also_marked_collapsed():
+    notebook = nbformat.v4.new_notebook()
+    hidden = nbformat.v4.new_code_cell("1", metadata={"jupyter": {"outputs_hidden": True}})
+    shown = nbformat.v4.new_code_cell("2")
+    notebook.cells = [hidden, shown]
+    saved = course.as_jupyterlab_saves(notebook)
+    assert saved.cells[0].metadata["collapsed"] is True
+    assert "collapsed" not in saved.cells[1].metadata
