@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from scalekit.caches import OUTLINE_HIERARCHY, CacheHierarchy, CacheLevel, TTLCache, lru_hit_ratio_curve
-from scalekit.clock import SimClock
-from scalekit.exercises.feedback import Feedback, check_number, correct, not_answered, wrong
+from scalekit.caches import LRUCache, lru_hit_ratio_curve
+from scalekit.exercises.feedback import Feedback, correct, not_answered, wrong
+from scalekit.workload import zipf_trace
 
 
 def _curve(trace: Sequence[int] | np.ndarray, warmup: int) -> np.ndarray:
@@ -42,7 +43,8 @@ def check_cache_size(
     ratio = curve[min(size, curve.size - 1)]
     if size == expected:
         return correct(
-            f"{size:,} entries give a {ratio:.2%} hit ratio; {size - 1:,} give only {curve[size - 1]:.2%}."
+            f"that size reaches {target:.0%} and one entry fewer falls short: the first size where "
+            "the curve crosses the target."
         )
     if size < expected:
         return wrong(f"{size:,} entries give a {ratio:.2%} hit ratio, short of {target:.0%}.")
@@ -52,49 +54,183 @@ def check_cache_size(
     )
 
 
-def cdn_outage_db_load(total_rps: float = 10_000) -> float:
-    """Database requests per second in the outline's hierarchy when the CDN answers nothing."""
-    levels = list(OUTLINE_HIERARCHY.levels)
-    levels[1] = CacheLevel(levels[1].name, 0.0, levels[1].latency_ms)
-    return float(CacheHierarchy(levels).load_rps(total_rps)[-1])
+# ---------------------------------------------------------------- build it: an LRU cache
+
+Operation = tuple[str, int]  # ("get", key) or ("put", key)
 
 
-def check_cdn_outage(answer: object) -> Feedback:
-    """Database load (req/s) at 10,000 req/s when the CDN's hit ratio drops to 0."""
-    return check_number(
-        answer,
-        cdn_outage_db_load(),
-        what="the database load in requests per second",
-        hint="Keep the browser (60%) and Redis (80% of what reaches it) hit ratios; "
-        "only the CDN's becomes 0. What fraction of requests now reaches the database?",
+def lru_cases(seed: int = 5) -> list[tuple[int, list[Operation]]]:
+    """Seeded (capacity, operations) cases, shortest first: small random ones, then Zipf traces.
+
+    Short cases come first so that the first failure a check reports is small enough
+    to follow by hand.
+    """
+    rng = np.random.default_rng(seed)
+    cases: list[tuple[int, list[Operation]]] = []
+    for length in range(2, 13):
+        for _ in range(25):
+            capacity = int(rng.integers(1, 4))
+            keys = rng.integers(0, capacity + 2, size=length)
+            kinds = rng.random(length) < 0.5
+            cases.append(
+                (capacity, [("get" if g else "put", int(k)) for g, k in zip(kinds, keys, strict=True)])
+            )
+    for capacity in (5, 50):
+        trace = zipf_trace(200, 4_000, 0.9, rng=rng)
+        cases.append((capacity, [("get", int(key)) for key in trace]))  # the caller puts on a miss
+    return cases
+
+
+class _Failed(Exception):
+    def __init__(self, step: int, error: Exception) -> None:
+        super().__init__(str(error))
+        self.step, self.error = step, error
+
+
+def _replay(cache: Any, operations: list[Operation]) -> list[object]:
+    """What each get returns; in a Zipf case (gets only) every miss is followed by a put.
+
+    An exception from ``cache`` comes out as :class:`_Failed`, naming the operation.
+    """
+    gets_only = all(kind == "get" for kind, _ in operations) and len(operations) > 100
+    answers: list[object] = []
+    for step, (kind, key) in enumerate(operations):
+        try:
+            if kind == "put":
+                cache.put(key, f"v{key}.{step}")
+                continue
+            found = cache.get(key)
+            answers.append(found)
+            if gets_only and found is None:
+                cache.put(key, f"v{key}.{step}")
+        except Exception as error:
+            raise _Failed(step, error) from None
+    return answers
+
+
+def _describe(operations: list[Operation], upto: int) -> str:
+    shown = operations[: upto + 1]
+    if len(shown) > 12:
+        return f"... {len(shown) - 6} operations ..., " + ", ".join(f"{k}({key})" for k, key in shown[-6:])
+    return ", ".join(f"{k}({key})" for k, key in shown)
+
+
+def check_lru(learner_class: object) -> Feedback:
+    """Does ``learner_class(capacity)`` with ``get(key)`` / ``put(key, value)`` behave like :class:`LRUCache`?
+
+    Replays seeded cases (small random ones, then Zipf traces where a miss is followed
+    by a put) on the learner's cache and on scalekit's, and names the first get whose
+    answer differs, with the operations that led to it.
+    """
+    missing = not_answered(learner_class)
+    if missing is not None:
+        return missing
+    if not callable(learner_class):
+        return wrong(f"pass your class itself (e.g. MyLRU), got {type(learner_class).__name__}.")
+    for capacity, operations in lru_cases():
+        reference = LRUCache(capacity)
+        expected: list[object] = []
+        answers: list[object] = []
+        try:
+            cache = learner_class(capacity)
+            gets = [i for i, (kind, _) in enumerate(operations) if kind == "get"]
+            expected = _replay(reference, operations)
+            answers = _replay(cache, operations)
+        except _Failed as failure:
+            return wrong(
+                f"with capacity {capacity}, {_describe(operations, failure.step)} raised "
+                f"{type(failure.error).__name__}: {failure.error}."
+            )
+        except Exception as error:
+            name = getattr(learner_class, "__name__", "your class")
+            return wrong(f"{name}({capacity}) raised {type(error).__name__}: {error}.")
+        for index, (want, got) in enumerate(zip(expected, answers, strict=True)):
+            if want != got:
+                step = gets[index]
+                key = operations[step][1]
+                if want is None:
+                    why = f"key {key} should have been evicted (or never stored) by then, got {got!r}"
+                elif got is None:
+                    why = f"key {key} should still be cached with {want!r}, got None"
+                else:
+                    why = f"key {key} should hold the value of its latest put, {want!r}, got {got!r}"
+                return wrong(f"with capacity {capacity}: {_describe(operations, step)}: {why}.")
+    return correct(
+        "every get matched scalekit's LRUCache, on small hand-sized cases and on Zipf traces: "
+        "a hit refreshes a key, and a full cache evicts the least recently used one."
     )
 
 
-def ttl_misses(period: float = 25.0, ttl: float = 60.0, duration: float = 600.0) -> int:
-    """Misses of a key read every ``period`` s for ``duration`` s via a ``TTLCache`` (get, on miss put)."""
-    clock = SimClock()
-    cache = TTLCache(1, ttl, clock=clock)
-    for when in np.arange(0.0, duration, period):
-        clock.advance_to(float(when))
-        if cache.get("hot") is None:
-            cache.put("hot", "value")
-    return cache.misses
+# ---------------------------------------------------------------- judgement: which strategy
+
+STRATEGIES = ("cache-aside", "write-through", "write-behind")
+SCENARIOS: dict[str, str] = {
+    "catalogue": (
+        "Product pages: 50,000 products, read about a thousand times for every price change, "
+        "most of them rarely viewed; a price may be a minute stale."
+    ),
+    "flash sale": (
+        "Stock counters of 20 products in a flash sale: 5,000 decrements per second, but the "
+        "database takes 500 writes per second. Redis runs with appendonly yes."
+    ),
+    "settings": (
+        "A user saves their settings and the next page load must read them from Redis (a hit); "
+        "the database must have every save before the user sees 'saved', and Redis keeps no "
+        "data on disk."
+    ),
+}
+_RIGHT = {"catalogue": "cache-aside", "flash sale": "write-behind", "settings": "write-through"}
+_WHY_NOT: dict[tuple[str, str], str] = {
+    ("catalogue", "write-through"): (
+        "write-through puts every written product in Redis, read or not: memory spent on the "
+        "long tail nobody views, for a workload that writes rarely anyway"
+    ),
+    ("catalogue", "write-behind"): (
+        "write-behind buys write throughput this workload does not need, and risks acknowledged "
+        "price changes that sit only in Redis"
+    ),
+    ("flash sale", "cache-aside"): (
+        "cache-aside sends every decrement to the database (5,000/s against a 500/s limit) and "
+        "deletes the hot entries on each write, so readers miss too"
+    ),
+    ("flash sale", "write-through"): (
+        "write-through still writes the database on every decrement, 10x what it can take; "
+        "only a backlog that merges writes to the same product absorbs the burst"
+    ),
+    ("settings", "cache-aside"): (
+        "cache-aside deletes the entry on a save, so the very next read is a miss, which this "
+        "scenario forbids"
+    ),
+    ("settings", "write-behind"): (
+        "write-behind says 'saved' while the save is only in Redis, and this Redis keeps nothing "
+        "on disk: a restart loses acknowledged saves"
+    ),
+}
 
 
-def check_ttl_misses(answer: object) -> Feedback:
-    """Misses in 10 minutes for a key read every 25 s with a 60 s TTL."""
+def check_strategies(answer: object) -> Feedback:
+    """Is ``answer`` (scenario -> strategy) the right cache strategy for each of :data:`SCENARIOS`?"""
     missing = not_answered(answer)
     if missing is not None:
         return missing
-    if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
-        return wrong(f"a number of misses is a whole number (an int), got {answer!r}.")
-    expected = ttl_misses()
-    reads = len(np.arange(0.0, 600.0, 25.0))
-    if int(answer) == expected:
-        return correct(f"{expected} of the {reads} reads miss: each refill then serves the next two reads.")
-    if int(answer) == 1:
-        return wrong("the TTL is counted from the put, not from the last read: reads do not extend it.")
-    return wrong(
-        f"{answer} is not it: there are {reads} reads (t = 0, 25, ..., 575 s); an entry put at t is "
-        "a hit while now < t + 60."
+    if not isinstance(answer, dict):
+        return wrong(f"answer is a dict from scenario to strategy, got {type(answer).__name__}.")
+    unknown = sorted(set(answer) - set(SCENARIOS), key=str)
+    if unknown:
+        return wrong(f"the scenarios are {sorted(SCENARIOS)}; {unknown} is not one of them.")
+    problems = []
+    for scenario in SCENARIOS:
+        choice = answer.get(scenario, ...)
+        if choice is None or choice is Ellipsis:
+            problems.append(f"'{scenario}': choose one of {list(STRATEGIES)}")
+        elif not isinstance(choice, str) or choice.strip().lower() not in STRATEGIES:
+            problems.append(f"'{scenario}': {choice!r} is not one of {list(STRATEGIES)}")
+        elif choice.strip().lower() != _RIGHT[scenario]:
+            problems.append(f"'{scenario}': {_WHY_NOT[scenario, choice.strip().lower()]}")
+    if problems:
+        return wrong("; ".join(problems) + ".")
+    return correct(
+        "each workload got the strategy whose cost it can pay: lazy filling where reads dominate "
+        "and staleness is allowed, a merged backlog where writes outrun the database, and a "
+        "synchronous double write where a save must be durable and readable at once."
     )
