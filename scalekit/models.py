@@ -33,7 +33,9 @@ def _number(
     maximum: float | None = None,
     allow_inf: bool = False,
 ) -> float:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "fiu":
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
         raise ValueError(f"{name} must be a number, got {value!r}")
     number = float(value)
     if math.isnan(number) or (math.isinf(number) and not allow_inf):

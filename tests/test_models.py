@@ -232,3 +232,11 @@ def test_bad_input_is_a_clear_value_error(call):
 def test_servers_needed_rejects_nan_instead_of_answering():
     with pytest.raises(ValueError, match="finite"):
         models.servers_needed(100, 10, float("nan"))
+
+
+def test_numpy_scalars_are_numbers_and_strings_are_not():
+    assert models.mmc_response_time(np.array(800.0), np.float32(1000), np.int64(1)) == pytest.approx(1 / 200)
+    assert models.littles_law(arrival_rate=np.float64(10), time_in_system=0.5) == pytest.approx(5)
+    for bad in ("10", True, [1.0]):
+        with pytest.raises(ValueError, match="must be a number"):
+            models.littles_law(arrival_rate=bad, time_in_system=0.5)
