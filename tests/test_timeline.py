@@ -83,6 +83,17 @@ def test_posts_come_back_whole_and_ordered_by_time_then_id(redis, ns):
     assert (posts[0].author, posts[0].text, posts[0].ts) == (8, "same second", 10.0)
 
 
+def test_in_server_fan_out_reaches_followers_who_sort_anywhere(redis, ns):
+    timeline = Timeline(redis, ns.prefix, strategy="write", capacity=3)
+    users = np.array([0, 1, 9, 10, 99, 100, 1000, 10**6 + 7] + list(range(2000, 4100)))
+    timeline.load_graph(np.full(users.size, 5), users)
+    receipt = timeline.post(5, "hi", 1.0)
+    assert receipt.fanned_out == users.size
+    assert receipt.commands == 5 + 3
+    assert timeline.delivered(receipt.post_id, users.tolist()) == users.size
+    assert timeline.followers(5) == sorted(users.tolist())
+
+
 def test_pipelined_fan_out_on_write_costs(redis, ns):
     timeline = Timeline(redis, ns.prefix, strategy="write", server_side=False)
     timeline.load_graph(np.full(5, 9), np.arange(5))
@@ -99,8 +110,8 @@ def test_server_side_fan_out_is_one_script_call_per_chunk_and_the_default(redis,
     timeline.load_graph(np.full(2500, 9999), np.arange(2500))
     receipts = [timeline.post(9999, "hi", float(ts)) for ts in range(3)]
     assert receipts[0].fanned_out == 2500
-    assert receipts[0].commands == 6 + 3
-    assert receipts[0].round_trips == 3 + 3
+    assert receipts[0].commands == 5 + 3
+    assert receipts[0].round_trips == 2 + 3
     assert [p.id for p in timeline.read(2499, limit=2)] == [receipts[2].post_id, receipts[1].post_id]
     assert redis.zcard(timeline.home_key(0)) == 3
 

@@ -38,7 +38,7 @@ from scalekit.timeline.buckets import bucket_tags, dispatch, group_calls, is_clu
 STRATEGIES = ("write", "read", "hybrid")
 _CHUNK = 1000
 _FOLLOW = """
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return -1 end
+if redis.call('ZADD', KEYS[1], 'NX', 0, ARGV[1]) == 0 then return -1 end
 redis.call('SADD', KEYS[2], ARGV[2])
 return redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
 """
@@ -50,6 +50,22 @@ for _, key in ipairs(KEYS) do
   if redis.call('ZCARD', key) > limit then redis.call('ZREMRANGEBYRANK', key, 0, -cap - 1) end
 end
 return #KEYS
+"""
+# The whole fan-out inside Redis (one server, or one hash tag): the script reads the next chunk
+# of the author's followers after a cursor and pushes to their home timelines, so the
+# follower ids never travel to the client. Returns how many it pushed and the last one. It
+# touches home keys it was not given, which Redis allows on one server and inside one cluster
+# slot: the only two places this path runs (buckets=1).
+_SPREAD = """
+local cap = tonumber(ARGV[3])
+local limit = cap + tonumber(ARGV[4])
+local users = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[6], '+', 'LIMIT', 0, tonumber(ARGV[7]))
+for _, user in ipairs(users) do
+  local key = ARGV[5] .. user
+  redis.call('ZADD', key, ARGV[2], ARGV[1])
+  if redis.call('ZCARD', key) > limit then redis.call('ZREMRANGEBYRANK', key, 0, -cap - 1) end
+end
+return {#users, users[#users] or ''}
 """
 CLUSTER_BUCKETS = 48
 
@@ -94,9 +110,10 @@ class Timeline:
     of the capacity, at least 1), so memory stays bounded and most pushes are one command.
 
     By default (``server_side=True``) each chunk of up to 1,000 followers is one Lua
-    script call that pushes inside Redis: far fewer bytes to encode and parse than a
-    pipeline, though the server does nothing else while a chunk runs. ``server_side=False``
-    pipelines a ZADD and an eager ZREMRANGEBYRANK per follower instead.
+    script call that pushes inside Redis: with one bucket the script even reads the
+    followers itself, so no follower id crosses the network; the server does nothing
+    else while a chunk runs. ``server_side=False`` reads the followers and pipelines a
+    ZADD and an eager ZREMRANGEBYRANK per follower instead.
 
     ``buckets`` (default 1, or ``CLUSTER_BUCKETS`` on a Redis Cluster) groups home
     timelines under bucket hash tags so they spread over a cluster's nodes; each node
@@ -159,6 +176,7 @@ class Timeline:
         self._tags = bucket_tags(prefix, buckets) if buckets > 1 else []
         self._follow = client.register_script(_FOLLOW)
         self._fanout = client.register_script(_FANOUT)
+        self._spread = client.register_script(_SPREAD)
 
     def key(self, *parts: object) -> str:
         """The Redis key for ``parts`` (graph, bodies, authors' lists) under this timeline's prefix."""
@@ -225,7 +243,7 @@ class Timeline:
             chunk = pairs[start : start + _CHUNK].tolist()
             with self.client.pipeline(transaction=False) as pipe:
                 for followee, follower in chunk:
-                    pipe.sadd(self.key("followers", followee), follower)
+                    pipe.zadd(self.key("followers", followee), {follower: 0}, nx=True)
                 fresh = [pair for pair, new in zip(chunk, pipe.execute(), strict=True) if new]
             with self.client.pipeline(transaction=False) as pipe:
                 for followee, follower in fresh:
@@ -238,6 +256,10 @@ class Timeline:
     def follower_count(self, user: int) -> int:
         """How many followers ``user`` has."""
         return int(self.client.hget(self.key("counts"), _user(user)) or 0)
+
+    def followers(self, user: int) -> list[int]:
+        """Who follows ``user``, sorted."""
+        return sorted(int(u) for u in self.client.zrange(self.key("followers", _user(user)), 0, -1))
 
     def following(self, user: int) -> list[int]:
         """Whom ``user`` follows, sorted."""
@@ -258,8 +280,11 @@ class Timeline:
         """
         post_id, count = self.store(author, text, ts)
         commands, trips, fanned = 5, 2, 0
-        if 0 < count < self.threshold:
-            followers = list(self.client.smembers(self.key("followers", author)))
+        if 0 < count < self.threshold and self.server_side and self.buckets == 1:
+            fanned, calls = self._push_in_server(post_id, float(ts), self.key("followers", author))
+            commands, trips = commands + calls, trips + calls
+        elif 0 < count < self.threshold:
+            followers = self.client.zrange(self.key("followers", author), 0, -1)
             pushed, sent = self.push(post_id, float(ts), followers)
             commands, trips, fanned = commands + 1 + pushed, trips + 1 + sent, len(followers)
         receipt = PostReceipt(post_id, fanned, commands, trips)
@@ -316,6 +341,22 @@ class Timeline:
         calls = [([self.home_key(user) for user in group], args) for group in groups]
         trips = dispatch(self.client, calls, self._fanout)
         return len(calls), trips
+
+    def _push_in_server(self, post_id: str, ts: float, followers_key: str) -> tuple[int, int]:
+        """Fan out inside Redis, 1,000 followers per script call; return (followers pushed, calls).
+
+        The cursor is the last follower pushed (members are ordered as strings), so a follow
+        that arrives meanwhile neither shifts nor repeats anyone; the new follower gets the
+        post from :meth:`follow`'s backfill.
+        """
+        args = [post_id, repr(ts), self.capacity, self.trim_margin, f"{self.prefix}:home:"]
+        pushed, calls, cursor = 0, 0, "-"
+        while True:
+            count, last = self._spread(keys=[followers_key], args=[*args, cursor, _CHUNK])
+            pushed, calls = pushed + int(count), calls + 1
+            if int(count) < _CHUNK:
+                return pushed, calls
+            cursor = f"({last}"
 
     def delivered(self, post_id: str, users: Any) -> int:
         """How many of ``users`` have ``post_id`` in their home timeline."""

@@ -55,9 +55,7 @@ class QueuedFanout:
         post_id, count = self.timeline.store(author, text, ts)
         if not 0 < count < self.timeline.threshold:
             return QueuedPost(post_id, 0, ())
-        followers = sorted(
-            int(u) for u in self.timeline.client.smembers(self.timeline.key("followers", author))
-        )
+        followers = self.timeline.followers(author)
         jobs = []
         for number, start in enumerate(range(0, len(followers), self.batch)):
             payload = {"post": post_id, "ts": float(ts), "users": followers[start : start + self.batch]}
