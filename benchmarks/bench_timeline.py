@@ -14,8 +14,8 @@ follower's home timeline. Rows:
 The reference is ``redis-benchmark -q -P 64 -r 1000000 lpush <key>:__rand_int__ x``
 against the same server, run by this script when ``redis-benchmark`` is on the PATH and
 ``$REDIS_URL`` names a real server. It alternates with the default post, and each keeps
-its best of ``REPEATS``, so a busy machine slows both alike. Keys live under prefixes unique to this run and are
-deleted afterwards. Run:
+its best of ``REPEATS``, so a busy machine slows both alike. Keys live under prefixes
+unique to this run and are deleted afterwards. Run:
 
     REDIS_URL=redis://127.0.0.1:6379/0 [REDIS_CLUSTER_URL=redis://127.0.0.1:7000/0] \\
         .venv/bin/python benchmarks/bench_timeline.py

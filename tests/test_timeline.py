@@ -85,7 +85,7 @@ def test_posts_come_back_whole_and_ordered_by_time_then_id(redis, ns):
 
 def test_in_server_fan_out_reaches_followers_who_sort_anywhere(redis, ns):
     timeline = Timeline(redis, ns.prefix, strategy="write", capacity=3)
-    users = np.array([0, 1, 9, 10, 99, 100, 1000, 10**6 + 7] + list(range(2000, 4100)))
+    users = np.array([0, 1, 9, 10, 99, 100, 1000, 10**6 + 7, *range(2000, 4100)])
     timeline.load_graph(np.full(users.size, 5), users)
     receipt = timeline.post(5, "hi", 1.0)
     assert receipt.fanned_out == users.size
