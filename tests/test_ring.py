@@ -174,3 +174,12 @@ def test_lookups_during_joins_and_leaves_see_a_whole_ring():
     for reader in readers:
         reader.join()
     assert errors == []
+
+
+def test_numpy_integer_nodes_are_the_same_node_as_the_int():
+    import numpy as np
+
+    ring = ConsistentHashRing([np.int64(1), 2], vnodes=4)
+    assert ring.nodes == (1, 2) and type(ring.nodes[0]) is int
+    with pytest.raises(ValueError, match="already on the ring"):
+        ring.add_node(np.int32(2))

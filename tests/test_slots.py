@@ -124,3 +124,15 @@ def test_same_slot_exercise_check():
     assert "without a hash tag" in repr(check_same_slot(("cart:42", "profile:42")))
     assert "same key" in repr(check_same_slot(("{42}cart profile", "{42}cart profile")))
     assert "pair of key names" in repr(check_same_slot("cart:{42}"))
+
+
+def test_numpy_integers_and_broken_text_are_handled():
+    import numpy as np
+
+    from scalekit.routers import stable_hash
+
+    assert master_for_slot(np.int64(5), np.int64(3)) == 0
+    assert slot_ranges(np.int32(3)) == slot_ranges(3)
+    for call in (lambda: cluster_slot("\ud800"), lambda: stable_hash("bad \udcff")):
+        with pytest.raises(ValueError, match="lone surrogate"):
+            call()

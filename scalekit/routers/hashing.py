@@ -27,7 +27,12 @@ def stable_hash(key: str | bytes | int) -> int:
 def key_bytes(key: str | bytes | int) -> bytes:
     """The bytes a routing key is hashed as: UTF-8 for text, decimal text for integers."""
     if isinstance(key, str):
-        return key.encode("utf-8")
+        try:
+            return key.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"key {key!r} is not valid text (it holds a lone surrogate), so it has no UTF-8 bytes"
+            ) from None
     if isinstance(key, bytes):
         return key
     if isinstance(key, numbers.Integral) and not isinstance(key, bool):

@@ -40,6 +40,7 @@ class ConsistentHashRing:
         self._lock = threading.Lock()
         self._nodes: list[Node] = []
         for node in nodes:
+            node = _plain(node)
             self._check_new(node)
             self._nodes.append(node)
         if not self._nodes:
@@ -66,6 +67,7 @@ class ConsistentHashRing:
 
     def add_node(self, node: Node) -> None:
         """Put ``node`` on the ring; only keys that now hash to its points move, all to it."""
+        node = _plain(node)
         with self._lock:
             self._check_new(node)
             self._nodes = [*self._nodes, node]
@@ -119,3 +121,10 @@ class ConsistentHashRing:
         )
         owners = [node for _, _, node in placed]
         self._ring = ([point for point, _, _ in placed], [*owners, owners[0]], tuple(self._nodes))
+
+
+def _plain(node: object) -> object:
+    """numpy integers name the same node as the int they hold."""
+    if isinstance(node, numbers.Integral) and not isinstance(node, bool):
+        return int(node)
+    return node

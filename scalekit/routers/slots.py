@@ -10,6 +10,8 @@ together in one transaction or Lua script.
 
 from __future__ import annotations
 
+import numbers
+
 SLOT_COUNT = 16384
 _POLY = 0x1021
 
@@ -57,8 +59,9 @@ def slot_ranges(masters: int) -> list[tuple[int, int]]:
     redis-cli splits the 16384 slots evenly, rounding each range's end; with 3 masters
     that is 0-5460, 5461-10922 and 10923-16383.
     """
-    if isinstance(masters, bool) or not isinstance(masters, int):
+    if isinstance(masters, bool) or not isinstance(masters, numbers.Integral):
         raise TypeError(f"masters must be an int, got {type(masters).__name__} {masters!r}")
+    masters = int(masters)
     if not 1 <= masters <= SLOT_COUNT:
         raise ValueError(f"masters must be between 1 and {SLOT_COUNT}, got {masters}")
     per_master = SLOT_COUNT / masters
@@ -75,8 +78,9 @@ def slot_ranges(masters: int) -> list[tuple[int, int]]:
 
 def master_for_slot(slot: int, masters: int) -> int:
     """Index of the master (0-based, in creation order) owning ``slot`` under :func:`slot_ranges`."""
-    if isinstance(slot, bool) or not isinstance(slot, int) or not 0 <= slot < SLOT_COUNT:
+    if isinstance(slot, bool) or not isinstance(slot, numbers.Integral) or not 0 <= slot < SLOT_COUNT:
         raise ValueError(f"slot must be an int from 0 to {SLOT_COUNT - 1}, got {slot!r}")
+    slot = int(slot)
     for index, (first, last) in enumerate(slot_ranges(masters)):
         if first <= slot <= last:
             return index
@@ -85,7 +89,12 @@ def master_for_slot(slot: int, masters: int) -> int:
 
 def _as_bytes(key: str | bytes) -> bytes:
     if isinstance(key, str):
-        return key.encode("utf-8")
+        try:
+            return key.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"key {key!r} is not valid text (it holds a lone surrogate), so it has no UTF-8 bytes"
+            ) from None
     if isinstance(key, (bytes, bytearray, memoryview)):
         return bytes(key)
     raise TypeError(f"a Redis key must be str or bytes, got {type(key).__name__} {key!r}")
