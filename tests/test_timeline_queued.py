@@ -120,7 +120,7 @@ def test_worker_process_killed_mid_fan_out_loses_and_doubles_nothing(redis_url, 
                 started, redis_url, timeline.prefix, space.key("q"), "--hang-after", "4", "--flag", str(flag)
             )
         else:
-            victim = _start(started, redis_url, timeline.prefix, space.key("q"), "--pause", "0.1")
+            victim = _start(started, redis_url, timeline.prefix, space.key("q"), "--pause", "0.2")
         deadline = time.monotonic() + 30
         while not (flag.exists() or fanout.queue.stats()["acked"] >= 4):
             assert victim.poll() is None, victim.communicate(timeout=10)
