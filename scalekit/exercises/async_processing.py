@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import fakeredis
 import numpy as np
+import redis
 
 from scalekit import models, sim
 from scalekit.exercises.feedback import Feedback, check_number, correct, not_answered, wrong
+from scalekit.queues import Job
+from scalekit.queues.encoding import describe_error
 
 
 def longest_wait(rates: np.ndarray, capacity: float) -> float:
@@ -39,9 +47,7 @@ def check_workers(answer: object, rates: np.ndarray, per_worker: float, max_wait
     expected = workers_needed(rates, per_worker, max_wait)
     waited = longest_wait(rates, int(answer) * per_worker)
     if answer == expected:
-        return correct(
-            f"{expected} workers keep the longest wait at {waited:.0f} s (limit {max_wait:.0f} s)."
-        )
+        return correct(f"that pool keeps every wait within {max_wait:.0f} s, and one worker fewer would not.")
     if answer < expected:
         return wrong(
             f"with {answer} workers the longest wait is {waited:.0f} s, over the {max_wait:.0f} s limit."
@@ -76,4 +82,277 @@ def check_time_to_dead_letter(
         time_to_dead_letter(base_backoff, max_backoff, max_attempts),
         what="the total backoff in seconds",
         hint=f"There are {max_attempts - 1} waits (none after the last), each doubling up to the cap.",
+    )
+
+
+# ---------------------------------------------------------------- judgement: queue it or answer now?
+
+QUEUE_OR_NOW = {
+    "login": "now",
+    "welcome email": "queue",
+    "video transcode": "queue",
+    "search suggestions": "now",
+    "follower counts": "queue",
+}
+_WHY_NOT = {
+    ("login", "queue"): (
+        "the user cannot take one more step without the session, and checking a password takes "
+        "milliseconds: a queue adds a round of polling to the one request that must answer now"
+    ),
+    ("welcome email", "now"): (
+        "the user does not need the email to carry on, and a slow or failing mail provider would "
+        "slow down or fail the signup itself; queued, it is retried with backoff"
+    ),
+    ("video transcode", "now"): (
+        "minutes of work inside a request hold a connection and a server thread for minutes, and "
+        "a timeout loses the work; answer 202 and let a worker do it"
+    ),
+    ("search suggestions", "queue"): (
+        "a suggestion is useful only while the user is typing: by the time a worker answered, "
+        "the next keystroke has made it stale, so it must be fast enough to answer directly"
+    ),
+    ("follower counts", "now"): (
+        "recounting on every follow makes the follow as slow as the count and makes a celebrity's "
+        "followers collide on one row; nobody waits for the number, so update it in the background"
+    ),
+}
+
+
+def check_queue_or_now(choices: object) -> Feedback:
+    """For each operation, ``"queue"`` (a worker does it later) or ``"now"`` (inside the request)."""
+    missing = not_answered(choices)
+    if missing is not None:
+        return missing
+    if not isinstance(choices, dict):
+        return wrong('give a dict like {"login": "now", "welcome email": "queue", ...}.')
+    unknown = sorted(set(map(str, choices)) - set(QUEUE_OR_NOW))
+    if unknown:
+        return wrong(f"there is no operation called {unknown[0]!r}; the operations are {list(QUEUE_OR_NOW)}.")
+    undecided = [name for name in QUEUE_OR_NOW if choices.get(name) in (None, Ellipsis)]
+    if undecided:
+        return wrong(f"decide {undecided[0]!r} too: every operation needs 'queue' or 'now'.")
+    picked = {name: str(choices[name]).strip().lower() for name in QUEUE_OR_NOW}
+    bad = [name for name, choice in picked.items() if choice not in ("queue", "now")]
+    if bad:
+        return wrong(f"{bad[0]!r}: answer 'queue' or 'now', got {choices[bad[0]]!r}.")
+    reasons = [
+        f"'{name}' should not be '{picked[name]}': {_WHY_NOT[(name, picked[name])]}."
+        for name in QUEUE_OR_NOW
+        if picked[name] != QUEUE_OR_NOW[name]
+    ]
+    if reasons:
+        return wrong(" ".join(reasons))
+    return correct(
+        "each choice follows the rule of thumb: answer now what the user needs in order to carry on "
+        "and what is fast; queue what is slow, can fail and be retried, or nobody is waiting for."
+    )
+
+
+# ---------------------------------------------------------------- build it: an idempotent handler
+
+_APPLY_ONCE = """
+if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
+  redis.call('HINCRBY', KEYS[1], 'balance', ARGV[2])
+end
+"""
+
+
+def reference_payment(client: redis.Redis, ledger: str, job: Job) -> None:
+    """scalekit's answer: remember the job id and add its amount in one Lua script (atomic)."""
+    client.eval(_APPLY_ONCE, 2, ledger, f"{ledger}:applied", job.id, int(job.payload["cents"]))
+
+
+class _Crash(Exception):
+    """The worker process died right after a Redis command (the check's fault injection)."""
+
+
+class _TappedRedis(fakeredis.FakeRedis):
+    """A private fakeredis that counts a thread's commands (a pipeline counts as one), can
+    crash a delivery right after its k-th command, and can pause one before its k-th."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self.crash_after: int | None = None
+        self.pause_before: int | None = None
+        self.paused, self.resume = threading.Event(), threading.Event()
+        self.pausing_thread: int | None = None
+        super().__init__(server=fakeredis.FakeServer(), decode_responses=True)
+
+    def start_delivery(self) -> None:
+        self.local.commands = 0
+
+    def _before(self) -> None:
+        commands = getattr(self.local, "commands", 0)
+        if threading.get_ident() == self.pausing_thread and commands + 1 == self.pause_before:
+            self.paused.set()
+            self.resume.wait(timeout=10)
+
+    def _after(self) -> None:
+        self.local.commands = getattr(self.local, "commands", 0) + 1
+        if self.crash_after is not None and self.local.commands == self.crash_after:
+            raise _Crash(f"crashed after command {self.crash_after}")
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        self._before()
+        result = super().execute_command(*args, **options)
+        self._after()
+        return result
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Any:
+        pipe = super().pipeline(transaction, shard_hint)
+        run = pipe.execute
+
+        def execute(*args: Any, **kwargs: Any) -> Any:
+            self._before()
+            result = run(*args, **kwargs)
+            self._after()
+            return result
+
+        pipe.execute = execute
+        return pipe
+
+
+def payment_jobs(seed: int = 6, n: int = 8) -> list[Job]:
+    """Seeded payment jobs; two of them carry the same amount, since equal payments are still two payments."""
+    rng = np.random.default_rng(seed)
+    cents = [int(c) for c in rng.integers(100, 10_000, size=n)]
+    cents[-1] = cents[0]
+    return [Job(str(i + 1), {"order": 500 + i, "cents": c}, 1, 0.0, 1) for i, c in enumerate(cents)]
+
+
+def duplicate_deliveries(jobs: list[Job], seed: int = 6) -> list[Job]:
+    """At-least-once delivery: every job once, some two or three times, in a seeded order;
+    each redelivery is the next attempt with a newer lease token, as the queue hands it out."""
+    rng = np.random.default_rng(seed)
+    copies = [job for job in jobs for _ in range(int(rng.integers(1, 4)))]
+    deliveries, seen = [], {}
+    for index in rng.permutation(len(copies)):
+        job = copies[index]
+        seen[job.id] = seen.get(job.id, 0) + 1
+        deliveries.append(Job(job.id, dict(job.payload), seen[job.id], 0.0, seen[job.id]))
+    return deliveries
+
+
+def _balance(client: redis.Redis, ledger: str) -> int:
+    return int(client.hget(ledger, "balance") or 0)
+
+
+def _run_delivery(handler: Callable[..., object], client: _TappedRedis, ledger: str, job: Job) -> None:
+    client.start_delivery()
+    handler(client, ledger, job)
+
+
+def _scenarios(
+    jobs: list[Job],
+) -> list[tuple[str, Callable[[Callable[..., object], _TappedRedis, str], None]]]:
+    """Named ways to deliver ``jobs``: each runs a handler and leaves a balance behind."""
+
+    def once_each(handler, client, ledger):
+        for job in jobs:
+            _run_delivery(handler, client, ledger, job)
+
+    def with_duplicates(handler, client, ledger):
+        for job in duplicate_deliveries(jobs):
+            _run_delivery(handler, client, ledger, job)
+
+    def crash_after(k: int):
+        def scenario(handler, client, ledger):
+            job = jobs[0]
+            client.crash_after = k
+            try:
+                _run_delivery(handler, client, ledger, job)
+            except _Crash:
+                pass
+            finally:
+                client.crash_after = None
+            _run_delivery(handler, client, ledger, Job(job.id, dict(job.payload), 2, 0.0, 2))
+
+        return scenario
+
+    def overlapping(handler, client, ledger):
+        job, errors = jobs[1], []
+
+        def first() -> None:
+            client.pausing_thread = threading.get_ident()
+            try:
+                _run_delivery(handler, client, ledger, job)
+            except Exception as exc:
+                errors.append(exc)
+
+        client.pause_before = 2
+        worker = threading.Thread(target=first, daemon=True)
+        worker.start()
+        while worker.is_alive() and not client.paused.wait(0.01):
+            pass
+        try:
+            _run_delivery(handler, client, ledger, Job(job.id, dict(job.payload), 2, 0.0, 2))
+        finally:
+            client.resume.set()
+            worker.join(timeout=10)
+            client.pause_before = client.pausing_thread = None
+        if errors and isinstance(errors[0], redis.WatchError):
+            _run_delivery(handler, client, ledger, Job(job.id, dict(job.payload), 3, 0.0, 3))
+        elif errors:
+            raise errors[0]
+
+    return [
+        ("each job delivered once", once_each),
+        ("some jobs delivered two or three times", with_duplicates),
+        *[
+            (
+                f"a worker crashed right after the handler's Redis command {k}, then the job was redelivered",
+                crash_after(k),
+            )
+            for k in (1, 2, 3)
+        ],
+        ("a redelivery ran while the first delivery was still in its handler", overlapping),
+    ]
+
+
+def check_idempotent_handler(handler: object) -> Feedback:
+    """Does ``handler(r, ledger, job)`` add ``job.payload["cents"]`` to the ``"balance"`` field of the
+    hash ``ledger`` exactly once per job id, however the job is delivered?
+
+    Replays seeded deliveries (duplicates, a crash after each of the handler's first Redis
+    commands, a redelivery overlapping the first run) against :func:`reference_payment` and
+    names the first scenario where the balances differ.
+    """
+    missing = not_answered(handler)
+    if missing is not None:
+        return missing
+    if not callable(handler):
+        return wrong(f"pass your function itself (e.g. apply_payment), got {type(handler).__name__}.")
+    jobs = payment_jobs()
+    for name, scenario in _scenarios(jobs):
+        expected_client, client = _TappedRedis(), _TappedRedis()
+        scenario(reference_payment, expected_client, "ledger")
+        expected = _balance(expected_client, "ledger")
+        try:
+            scenario(handler, client, "ledger")
+            got = _balance(client, "ledger")
+        except Exception as error:
+            return wrong(f"when {name}, your handler raised {describe_error(error)}.")
+        finally:
+            expected_client.close()
+            client.close()
+        if got == expected:
+            continue
+        if got == 0 and name == "each job delivered once":
+            return wrong(
+                f"when {name}, the balance stayed at 0: add job.payload['cents'] to the field "
+                "'balance' of the hash named by ledger (HINCRBY)."
+            )
+        if got > expected:
+            return wrong(
+                f"when {name}, the balance is {got} cents instead of {expected}: a payment was counted "
+                "twice. Record which job ids you applied, in the same atomic step as the addition."
+            )
+        return wrong(
+            f"when {name}, the balance is {got} cents instead of {expected}: a payment was lost. "
+            "Mark a job as applied only in the same atomic step that adds its amount, and tell "
+            "jobs apart by job.id (two payments can have the same amount)."
+        )
+    return correct(
+        "duplicates, crashes between commands and overlapping redeliveries all leave the balance "
+        "as if each payment ran exactly once."
     )
