@@ -8,8 +8,10 @@ PORT ?= 8888
 PYTEST_NOTEBOOK_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 PYTEST_FLAGS := -n 2 --dist loadfile
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# The course's JupyterLab settings (no news popup), installed where JupyterLab reads overrides.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: lab test lint notebooks data bench html clean
+.PHONY: lab test lint notebooks data bench html browser-test clean
 .DELETE_ON_ERROR:
 
 $(BIN)/python:
@@ -22,7 +24,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
-lab: $(VENV)/.installed
+$(LAB_OVERRIDES): jupyter/lab/settings/overrides.json | $(VENV)/.installed
+	mkdir -p $(dir $@) && cp $< $@
+
+# `jupyter trust` lets JupyterLab draw the widgets saved in the course's own notebooks before they run.
+lab: $(VENV)/.installed $(LAB_OVERRIDES)
+	@$(BIN)/jupyter trust notebooks/*.ipynb > /dev/null
 	@echo "Starting JupyterLab: open the http://127.0.0.1:...?token=... link it prints below;"
 	@echo "it opens notebooks/00_start_here.ipynb. Stop it with Ctrl-C."
 	$(BIN)/jupyter lab --no-browser --ip 127.0.0.1 --port $(PORT) $(ROOT_FLAG) \
@@ -45,8 +52,14 @@ data: $(VENV)/.installed
 bench: $(VENV)/.installed
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
+# The offline HTML edition: build/html/index.html. Mermaid and MathJax come from the npm registry
+# into build/js at build time and run once in Debian's chromium; the pages need no network.
 html: $(VENV)/.installed
-	$(BIN)/jupyter nbconvert --to html --output-dir build/html notebooks/*.ipynb
+	$(BIN)/python -m scalekit.html --output build/html
+
+# What a learner sees: every notebook in JupyterLab, and the HTML edition offline, in headless chromium.
+browser-test: $(VENV)/.installed html
+	SCALEKIT_BROWSER_TEST=1 $(BIN)/python -m pytest -p no:cacheprovider tests/browser
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis .ruff_cache

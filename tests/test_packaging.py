@@ -1,7 +1,11 @@
 """Binder and pip install the same runtime packages."""
 
+import json
 import re
+import sys
+from pathlib import Path
 
+import jsonschema
 import pytest
 
 from scalekit import course
@@ -38,3 +42,23 @@ def test_start_hook_hands_over_to_the_server():
     start = (course.ROOT / "start").read_text()
     assert start.rstrip().endswith('exec "$@"')
     assert "REDIS_URL" in start
+
+
+def test_course_jupyterlab_settings_turn_off_the_news_popup():
+    overrides = json.loads((course.ROOT / "jupyter/lab/settings/overrides.json").read_text())
+    plugin = "@jupyterlab/apputils-extension:notification"
+    assert overrides[plugin]["fetchNews"] == "false"
+    schema_file = (
+        Path(sys.prefix) / "share/jupyter/lab/schemas/@jupyterlab/apputils-extension/notification.json"
+    )
+    if schema_file.exists():
+        jsonschema.validate(overrides[plugin], json.loads(schema_file.read_text()))
+
+
+def test_make_lab_and_binder_install_the_same_settings_and_trust():
+    makefile = (course.ROOT / "Makefile").read_text()
+    post_build = (course.ROOT / "postBuild").read_text()
+    for text in (makefile, post_build):
+        assert "jupyter/lab/settings/overrides.json" in text
+        assert "share/jupyter/lab/settings" in text
+        assert "trust notebooks/*.ipynb" in text
