@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
+import threading
 
 import pytest
 
@@ -77,3 +79,34 @@ def test_apply_is_all_or_nothing_when_the_database_refuses_one_change():
     assert store.snapshot() == {1: product(1)}
     assert store.applied_version(1) is None
     assert store.writes == 1
+
+
+def test_one_store_shared_by_threads_never_interleaves_transactions():
+    """Threads sharing a store (a flusher and request handlers) used to interleave BEGIN/COMMIT on
+    its one connection: 'cannot start a transaction within a transaction', and writes lost."""
+    store = ProductStore()
+    errors: list[str] = []
+
+    def worker(key: int) -> None:
+        try:
+            for step in range(200):
+                store.apply([Change(key, {"name": "x", "price_cents": step, "stock": 1}, f"{step + 1}-0")])
+                store.get(key)
+                store.put(100 + key, {"name": "y", "price_cents": step, "stock": 1})
+        except Exception as error:
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=worker, args=(key,)) for key in range(4)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, as a loaded server does
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    expected = {key: {"name": "x", "price_cents": 199, "stock": 1} for key in range(4)}
+    expected |= {100 + key: {"name": "y", "price_cents": 199, "stock": 1} for key in range(4)}
+    assert store.snapshot() == expected

@@ -10,6 +10,7 @@ of changes that was already applied does nothing.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,10 +54,14 @@ class ProductStore:
     """Products (``name``, ``price_cents``, ``stock``) keyed by integer id, in SQLite.
 
     ``path`` is a file (shared by processes) or ``":memory:"``. Values are plain
-    dicts with exactly :data:`FIELDS`.
+    dicts with exactly :data:`FIELDS`. One store may be shared by threads (say, a
+    write-behind flusher and request handlers): its one SQLite connection is used by
+    one thread at a time, so a transaction is never interleaved with another thread's
+    statements (which would commit or roll back half of it).
     """
 
     def __init__(self, path: str | Path = ":memory:") -> None:
+        self._lock = threading.RLock()
         self.connection = db.connect(path)
         self.connection.execute("PRAGMA busy_timeout = 5000")
         db.create_tables(self.connection, ["products"])
@@ -67,26 +72,30 @@ class ProductStore:
 
     def get(self, key: int) -> dict[str, Any] | None:
         """The product with id ``key``, or None when there is none."""
+        product_id = _id(key)
         self._check_up()
-        self.reads += 1
-        rows = db.query(
-            self.connection, "SELECT name, price_cents, stock FROM products WHERE id = ?", (_id(key),)
-        )
+        with self._lock:
+            self.reads += 1
+            rows = db.query(
+                self.connection, "SELECT name, price_cents, stock FROM products WHERE id = ?", (product_id,)
+            )
         return rows[0] if rows else None
 
     def put(self, key: int, value: Mapping[str, Any]) -> None:
         """Insert or replace product ``key``."""
         row = _row(key, value)
         self._check_up()
-        self._upsert(row)
-        self.writes += 1
+        with self._lock:
+            self._upsert(row)
+            self.writes += 1
 
     def delete(self, key: int) -> None:
         """Remove product ``key`` (no error if it is absent)."""
         product_id = _id(key)
         self._check_up()
-        self.connection.execute("DELETE FROM products WHERE id = ?", (product_id,))
-        self.writes += 1
+        with self._lock:
+            self.connection.execute("DELETE FROM products WHERE id = ?", (product_id,))
+            self.writes += 1
 
     def apply(self, changes: Iterable[Change]) -> int:
         """Apply ``changes`` in one transaction, skipping any not newer than the applied version.
@@ -104,38 +113,48 @@ class ProductStore:
             version_order(change.version)
         self._check_up()
         applied = 0
-        with db.transaction(self.connection, immediate=True):
-            for change, row in checked:
-                current = db.query(
-                    self.connection, "SELECT version FROM product_versions WHERE id = ?", (change.key,)
-                )
-                if current and version_order(current[0]["version"]) >= version_order(change.version):
-                    continue
-                if row is None:
-                    self.connection.execute("DELETE FROM products WHERE id = ?", (change.key,))
-                else:
-                    self._upsert(row)
-                self.connection.execute(
-                    "INSERT OR REPLACE INTO product_versions (id, version) VALUES (?, ?)",
-                    (change.key, change.version),
-                )
-                applied += 1
-        self.writes += applied
+        with self._lock:
+            with db.transaction(self.connection, immediate=True):
+                for change, row in checked:
+                    applied += self._apply_one(change, row)
+            self.writes += applied
         return applied
+
+    def _apply_one(self, change: Change, row: tuple[int, str, int, int] | None) -> int:
+        current = db.query(
+            self.connection, "SELECT version FROM product_versions WHERE id = ?", (change.key,)
+        )
+        if current and version_order(current[0]["version"]) >= version_order(change.version):
+            return 0
+        if row is None:
+            self.connection.execute("DELETE FROM products WHERE id = ?", (change.key,))
+        else:
+            self._upsert(row)
+        self.connection.execute(
+            "INSERT OR REPLACE INTO product_versions (id, version) VALUES (?, ?)",
+            (change.key, change.version),
+        )
+        return 1
 
     def applied_version(self, key: int) -> str | None:
         """The version of the last change :meth:`apply` made to ``key``, if any."""
-        rows = db.query(self.connection, "SELECT version FROM product_versions WHERE id = ?", (_id(key),))
+        product_id = _id(key)
+        with self._lock:
+            rows = db.query(
+                self.connection, "SELECT version FROM product_versions WHERE id = ?", (product_id,)
+            )
         return rows[0]["version"] if rows else None
 
     def snapshot(self) -> dict[int, dict[str, Any]]:
         """Every product, by id (for tests and tables; not counted as a read)."""
-        rows = db.query(self.connection, "SELECT id, name, price_cents, stock FROM products ORDER BY id")
+        with self._lock:
+            rows = db.query(self.connection, "SELECT id, name, price_cents, stock FROM products ORDER BY id")
         return {row.pop("id"): row for row in rows}
 
     def close(self) -> None:
         """Close the SQLite connection."""
-        self.connection.close()
+        with self._lock:
+            self.connection.close()
 
     def _upsert(self, row: tuple[int, str, int, int]) -> None:
         self.connection.execute(
