@@ -10,6 +10,7 @@ drives them exactly, and the embedded fakeredis and a real server agree.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import NamedTuple
 
@@ -31,7 +32,7 @@ class Decision(NamedTuple):
 
 
 class RedisLimiter:
-    """A limiter whose state lives in Redis under ``prefix``, one key (or hash-tagged pair) per client.
+    """A limiter whose state lives in Redis under ``prefix``, in keys tagged with the client id.
 
     Keys look like ``<prefix>:{<client>}:<kind>``: the braces are a Redis Cluster hash
     tag, so every key of one client sits in one slot and its script can run there,
@@ -55,16 +56,21 @@ class RedisLimiter:
         self.prefix = prefix
         self.clock = clock if clock is not None else WallClock()
         self.idle_ms = math.ceil(idle_ttl * 1000)
-        self._script = client.register_script(self.script_source)
+        self._sha = hashlib.sha1(self.script_source.encode()).hexdigest()
 
     def key(self, who: str, suffix: str = "") -> str:
         """The Redis key holding ``who``'s state (hash-tagged by client id)."""
         who = _client_id(who)
         return f"{self.prefix}:{{{who}}}:{self.kind}{suffix}"
 
-    def _run(self, keys: list[str], args: list[object]) -> Decision:
-        allowed, retry_after, remaining = self._script(keys=keys, args=[_arg(a) for a in args])
-        return Decision(bool(int(allowed)), float(retry_after), int(float(remaining)))
+    def _call(self, keys: list[str], args: list[object]) -> object:
+        """Run the limiter's script (by its SHA, loading it once if the server lacks it); text as str."""
+        try:
+            reply = self.client.evalsha(self._sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            self._sha = self.client.script_load(self.script_source)
+            reply = self.client.evalsha(self._sha, len(keys), *keys, *args)
+        return reply.decode() if isinstance(reply, bytes) else reply
 
 
 def _client_id(who: object) -> str:
@@ -72,10 +78,6 @@ def _client_id(who: object) -> str:
     if not text or "{" in text or "}" in text:
         raise ValueError(f"client id must be a non-empty string without braces, got {who!r}")
     return text
-
-
-def _arg(value: object) -> str:
-    return repr(float(value)) if isinstance(value, float) else str(value)
 
 
 def check_cost(cost: int, most: float, what: str) -> int:

@@ -17,19 +17,16 @@ from scalekit.clock import Clock
 from scalekit.limits.base import EPSILON, Decision, RedisLimiter, check_cost, check_positive
 
 _SCRIPT = f"""
-local now, interval, burst, cost, idle_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
-    tonumber(ARGV[4]), tonumber(ARGV[5])
-local tat = tonumber(redis.call('GET', KEYS[1])) or now
-tat = math.max(tat, now)
+local now, interval, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local stored = redis.call('GET', KEYS[1])
+local tat = math.max(tonumber(stored) or now, now)
 local new_tat = tat + cost * interval
-local allow_at = new_tat - burst * interval
-if now + {EPSILON!r} * interval < allow_at then
-  local left = math.floor((now - (tat - burst * interval)) / interval + {EPSILON!r})
-  return {{0, string.format('%.17g', allow_at - now), string.format('%.17g', math.max(0, left))}}
+if now + {EPSILON!r} * interval < new_tat - burst * interval then
+  return '-' .. (stored or ARGV[1])
 end
-redis.call('SET', KEYS[1], string.format('%.17g', new_tat), 'PX', math.ceil((new_tat - now) * 1000) + idle_ms)
-local left = math.floor((now - allow_at) / interval + {EPSILON!r})
-return {{1, '0', string.format('%.17g', left)}}
+local text = string.format('%.17g', new_tat)
+redis.call('SET', KEYS[1], text, 'PX', math.ceil((new_tat - now) * 1000) + tonumber(ARGV[5]))
+return text
 """
 
 
@@ -76,9 +73,17 @@ class GCRA(RedisLimiter):
         self.burst = check_positive("burst", burst)
         self.interval = 1.0 / self.rate
         super().__init__(client, prefix, clock=clock, idle_ttl=idle_ttl)
+        self._args = (repr(self.interval), repr(self.burst))
 
     def check(self, who: str, cost: int = 1) -> Decision:
         """Spend ``cost`` intervals of ``who``'s allowance now, if it stays within the burst."""
         check_cost(cost, self.burst, "burst")
         now = float(self.clock.now())
-        return self._run([self.key(who)], [now, self.interval, self.burst, cost, self.idle_ms])
+        reply = self._call([self.key(who)], [repr(now), *self._args, cost, self.idle_ms])
+        span = self.burst * self.interval
+        if reply[0] != "-":
+            allow_at = float(reply) - span
+            return Decision(True, 0.0, math.floor((now - allow_at) / self.interval + EPSILON))
+        tat = max(float(reply[1:]), now)
+        left = math.floor((now - (tat - span)) / self.interval + EPSILON)
+        return Decision(False, tat + cost * self.interval - span - now, max(0, left))

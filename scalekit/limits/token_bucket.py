@@ -15,27 +15,31 @@ from scalekit.clock import Clock
 from scalekit.limits.base import EPSILON, Decision, RedisLimiter, check_cost, check_positive
 
 _SCRIPT = f"""
-local now, rate, burst, cost, idle_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
-    tonumber(ARGV[4]), tonumber(ARGV[5])
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
-local tokens, ts = tonumber(state[1]), tonumber(state[2])
-if tokens == nil or ts == nil then
-  tokens, ts = burst, now
+local now, rate, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local stored = redis.call('GET', KEYS[1])
+local tokens, stamp, moved = burst, ARGV[1], true
+if stored then
+  local text, seen = string.match(stored, '^(%S+) (%S+)$')
+  tokens = tonumber(text)
+  moved = now > tonumber(seen)
+  if moved then
+    tokens = math.min(burst, tokens + (now - tonumber(seen)) * rate)
+  else
+    stamp = seen
+  end
 end
-if now > ts then
-  tokens = math.min(burst, tokens + (now - ts) * rate)
-  ts = now
-end
-local allowed, retry = 0, 0
-if tokens + {EPSILON!r} >= cost then
+local allowed = tokens + {EPSILON!r} >= cost
+if allowed then
   tokens = math.max(0, tokens - cost)
-  allowed = 1
-else
-  retry = (cost - tokens) / rate
 end
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'ts', string.format('%.17g', ts))
-redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + idle_ms)
-return {{allowed, string.format('%.17g', retry), string.format('%.17g', math.floor(tokens + {EPSILON!r}))}}
+local text = string.format('%.17g', tokens)
+if allowed or moved then
+  redis.call('SET', KEYS[1], text .. ' ' .. stamp, 'PX', ARGV[5])
+end
+if allowed then
+  return text
+end
+return '-' .. text
 """
 
 
@@ -86,9 +90,15 @@ class TokenBucket(RedisLimiter):
         self.rate = check_positive("rate", rate)
         self.burst = check_positive("burst", burst)
         super().__init__(client, prefix, clock=clock, idle_ttl=idle_ttl)
+        self._args = (repr(self.rate), repr(self.burst))
+        self._ttl_ms = math.ceil(self.burst / self.rate * 1000) + self.idle_ms
 
     def check(self, who: str, cost: int = 1) -> Decision:
         """Take ``cost`` tokens from ``who``'s bucket now, if it holds them."""
         check_cost(cost, self.burst, "bucket size")
         now = float(self.clock.now())
-        return self._run([self.key(who)], [now, self.rate, self.burst, cost, self.idle_ms])
+        reply = self._call([self.key(who)], [repr(now), *self._args, cost, self._ttl_ms])
+        if reply[0] != "-":
+            return Decision(True, 0.0, math.floor(float(reply) + EPSILON))
+        tokens = float(reply[1:])
+        return Decision(False, (cost - tokens) / self.rate, math.floor(tokens + EPSILON))

@@ -10,7 +10,9 @@ seconds ever holds more than ``limit``; it costs memory per request.
 
 from __future__ import annotations
 
+import itertools
 import math
+import uuid
 from collections import deque
 
 import redis
@@ -19,43 +21,32 @@ from scalekit.clock import Clock
 from scalekit.limits.base import Decision, RedisLimiter, check_cost, check_positive
 
 _FIXED = """
-local now, window, limit, cost, idle_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
-    tonumber(ARGV[4]), tonumber(ARGV[5])
-local index = math.floor(now / window)
-local state = redis.call('HMGET', KEYS[1], 'index', 'count')
-local count = 0
-if tonumber(state[1]) == index then
-  count = tonumber(state[2])
-end
-local ends = (index + 1) * window
+local limit, cost = tonumber(ARGV[1]), tonumber(ARGV[2])
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
 if count + cost > limit then
-  return {0, string.format('%.17g', ends - now), string.format('%.17g', limit - count)}
+  return -count - 1
 end
-count = count + cost
-redis.call('HSET', KEYS[1], 'index', string.format('%.17g', index), 'count', count)
-redis.call('PEXPIRE', KEYS[1], math.ceil((ends - now) * 1000) + idle_ms)
-return {1, '0', string.format('%.17g', limit - count)}
+count = redis.call('INCRBY', KEYS[1], cost)
+if count == cost then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return count
 """
 
 _SLIDING = """
-local now, window, limit, cost, idle_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
-    tonumber(ARGV[4]), tonumber(ARGV[5])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.17g', now - window))
+local limit, cost = tonumber(ARGV[3]), tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 local count = redis.call('ZCARD', KEYS[1])
 if count + cost > limit then
   local nth = count + cost - limit - 1
   local oldest = redis.call('ZRANGE', KEYS[1], nth, nth, 'WITHSCORES')
-  local wait = tonumber(oldest[2]) + window - now
-  return {0, string.format('%.17g', wait), string.format('%.17g', limit - count)}
+  return count .. ' ' .. oldest[2]
 end
-for _ = 1, cost do
-  local seq = redis.call('INCR', KEYS[2])
-  redis.call('ZADD', KEYS[1], string.format('%.17g', now), seq)
+for part = 1, cost do
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[5] .. ':' .. part)
 end
-local ttl = math.ceil(window * 1000) + idle_ms
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[2], ttl)
-return {1, '0', string.format('%.17g', limit - count - cost)}
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return count + cost
 """
 
 
@@ -105,7 +96,7 @@ class SlidingLogModel:
 
 
 class FixedWindow(RedisLimiter):
-    """A fixed window counter per client on Redis (one hash per client, one script call per check)."""
+    """A fixed window counter per client on Redis: one counter per client and window, expiring with it."""
 
     kind = "fw"
     script_source = _FIXED
@@ -128,11 +119,21 @@ class FixedWindow(RedisLimiter):
         """Count ``cost`` requests for ``who`` in the current window, if they fit."""
         check_cost(cost, self.limit, "limit")
         now = float(self.clock.now())
-        return self._run([self.key(who)], [now, self.window, self.limit, cost, self.idle_ms])
+        index = math.floor(now / self.window)
+        ends = (index + 1) * self.window
+        ttl_ms = math.ceil((ends - now) * 1000) + self.idle_ms
+        reply = int(self._call([self.key(who, f":{index}")], [self.limit, cost, ttl_ms]))
+        if reply > 0:
+            return Decision(True, 0.0, self.limit - reply)
+        return Decision(False, ends - now, self.limit + reply + 1)
+
+    def window_key(self, who: str, now: float) -> str:
+        """The key counting ``who``'s requests in the window that holds time ``now``."""
+        return self.key(who, f":{math.floor(float(now) / self.window)}")
 
 
 class SlidingLog(RedisLimiter):
-    """A sliding log per client on Redis: a sorted set of request times plus a sequence key."""
+    """A sliding log per client on Redis: a sorted set of request times (members unique per check)."""
 
     kind = "sl"
     script_source = _SLIDING
@@ -150,13 +151,21 @@ class SlidingLog(RedisLimiter):
         self.limit = _check_limit(limit)
         self.window = check_positive("window", window)
         super().__init__(client, prefix, clock=clock, idle_ttl=idle_ttl)
+        self._ttl_ms = math.ceil(self.window * 1000) + self.idle_ms
+        self._tag = uuid.uuid4().hex[:12] + ":"
+        self._sequence = itertools.count()
 
     def check(self, who: str, cost: int = 1) -> Decision:
         """Log ``cost`` requests for ``who`` now, if the last ``window`` seconds leave room."""
         check_cost(cost, self.limit, "limit")
         now = float(self.clock.now())
-        keys = [self.key(who), self.key(who, ":seq")]
-        return self._run(keys, [now, self.window, self.limit, cost, self.idle_ms])
+        member = f"{self._tag}{next(self._sequence)}"
+        args = [repr(now), repr(now - self.window), self.limit, cost, member, self._ttl_ms]
+        reply = self._call([self.key(who)], args)
+        if isinstance(reply, int):
+            return Decision(True, 0.0, self.limit - reply)
+        count, oldest = reply.split(" ")
+        return Decision(False, float(oldest) + self.window - now, self.limit - int(count))
 
 
 def _check_limit(limit: int) -> int:
