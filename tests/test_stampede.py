@@ -200,3 +200,27 @@ def test_real_clock_keeps_the_lock_expiring_in_redis(redis, ns):
     hot = HotCache(redis, prefix=ns.prefix, protection="lock", lock_ttl=30, clock=RealClock())
     assert hot.lookup("k").action == "load"
     assert 0 < redis.pttl(hot.lock_key("k")) <= 30_000
+
+
+def test_a_value_that_cannot_be_cached_releases_the_lock_and_raises(redis, ns):
+    """The loader succeeded but its value is not JSON: the lock must not stay taken for lock_ttl."""
+    hot = HotCache(redis, prefix=ns.prefix, protection="lock", lock_ttl=60)
+    with pytest.raises(TypeError):
+        hot.get("k", lambda key: object())
+    assert redis.get(hot.lock_key("k")) is None
+    assert redis.get(hot.key("k")) is None
+    assert hot.get("k", lambda key: "recovered") == "recovered"
+
+
+@pytest.mark.parametrize("retry", [0, -1, float("nan"), float("inf")])
+def test_a_meaningless_retry_is_a_clear_error_not_a_spin(redis, ns, retry):
+    hot = HotCache(redis, prefix=ns.prefix, protection="lock", clock=SimClock())
+    with pytest.raises(ValueError, match="retry must be a finite number"):
+        hot.get("k", lambda key: "v", retry=retry)
+    assert redis.get(hot.lock_key("k")) is None
+
+
+@pytest.mark.parametrize("beta", [float("nan"), float("inf")])
+def test_beta_must_be_finite(redis, beta):
+    with pytest.raises(ValueError, match="beta"):
+        HotCache(redis, beta=beta)

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import redis
 
-from scalekit.caches._ttl import ttl_ms
+from scalekit.caches._ttl import check_wait, ttl_ms
 from scalekit.clock import Clock, RealClock, SimClock
 from scalekit.workload import make_rng
 
@@ -102,8 +102,8 @@ class HotCache:
             raise ValueError(f"protection must be one of {PROTECTIONS}, got {protection!r}")
         ttl_ms(ttl)
         ttl_ms(lock_ttl, "lock_ttl")
-        if not beta > 0:
-            raise ValueError(f"beta must be > 0 (1.0 is the XFetch default), got {beta}")
+        if not (beta > 0 and math.isfinite(beta)):
+            raise ValueError(f"beta must be a finite number > 0 (1.0 is the XFetch default), got {beta}")
         self.cache, self.prefix, self.ttl, self.protection = cache, prefix, float(ttl), protection
         self.lock_ttl, self.beta, self.clock = float(lock_ttl), float(beta), clock
         uses_rng = protection.startswith("xfetch") or seed is not None or rng is not None
@@ -146,11 +146,17 @@ class HotCache:
         return Lookup("load", token=token)
 
     def fill(self, key: str, value: Any, compute_time: float, token: str | None = None) -> None:
-        """Store a freshly computed ``value`` (it took ``compute_time`` s) and release the lock."""
-        entry = {"v": value, "exp": self._now() + self.ttl, "delta": float(compute_time)}
-        self.cache.set(self.key(key), json.dumps(entry))
-        if token is not None:
-            release_lock(self.cache, self.lock_key(key), token)
+        """Store a freshly computed ``value`` (it took ``compute_time`` s) and release the lock.
+
+        The lock is released even if ``value`` cannot be stored (it is not JSON): then the
+        error reaches the caller and the next reader retries at once.
+        """
+        try:
+            entry = {"v": value, "exp": self._now() + self.ttl, "delta": float(compute_time)}
+            self.cache.set(self.key(key), json.dumps(entry))
+        finally:
+            if token is not None:
+                release_lock(self.cache, self.lock_key(key), token)
 
     def get(self, key: str, loader: Callable[[str], Any], *, retry: float = 0.05) -> Any:
         """Read ``key``, recomputing it with ``loader`` when this reader is the one to do so.
@@ -159,6 +165,9 @@ class HotCache:
         they take over once its lock expires. If ``loader`` raises, the lock is
         released (so the next reader retries at once) and the error reaches the caller.
         """
+        check_wait(retry, "retry")
+        if retry == 0:
+            raise ValueError("retry must be a finite number of seconds > 0 (a zero wait spins), got 0")
         while True:
             found = self.lookup(key)
             if found.action == "hit":
