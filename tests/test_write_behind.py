@@ -607,3 +607,27 @@ def test_flusher_loop_survives_a_locked_database_and_says_so(redis_url, tmp_path
     finally:
         space.clear()
         client.close()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"k": "abc", "p": ""},
+        {"k": "1", "p": "{not json"},
+        {"k": "1", "p": '{"name": "x"}'},
+        {"k": str(2**70), "p": ""},
+        {"p": ""},
+    ],
+    ids=["key", "json", "fields", "range", "missing"],
+)
+def test_a_malformed_entry_in_the_stream_is_dead_lettered_not_a_poison_pill(wb, redis, fields):
+    """An entry no WriteBehind wrote (another version, a hand-made XADD) used to make every flush
+    raise, so the flusher died on it again and again and nothing behind it was ever saved."""
+    wb.put(1, product(1))
+    redis.xadd(wb.log_key, fields)
+    wb.put(2, product(2))
+    assert wb.flush() == 0
+    assert wb.store.snapshot() == {1: product(1), 2: product(2)}
+    [dead] = wb.dead_letters()
+    assert "malformed" in dead["error"] and dead["value"] is None and "raw" in dead
+    assert wb.get(1) == product(1)

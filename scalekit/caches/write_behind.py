@@ -194,13 +194,13 @@ class WriteBehind:
         entries = self.cache.xrange(self.log_key, count=self.batch_size)
         if not entries:
             return 0
-        writes = [
-            (
-                Change(int(fields["k"]), json.loads(fields["p"]) if fields["p"] else None, entry_id),
-                fields["p"],
-            )
-            for entry_id, fields in entries
-        ]
+        writes: list[tuple[Change, str]] = []
+        malformed: list[tuple[str, dict[str, str], Exception]] = []
+        for entry_id, fields in entries:
+            try:
+                writes.append((_parse(entry_id, fields), fields["p"]))
+            except (KeyError, ValueError, TypeError) as error:
+                malformed.append((entry_id, fields, error))
         latest = {change.key: (change, payload) for change, payload in writes}
         changes = [latest[key][0] for key in sorted(latest)]
         try:
@@ -211,30 +211,46 @@ class WriteBehind:
             tried = len(writes)
         if on_applied is not None:
             on_applied(len(entries))
+        for entry_id, fields, error in malformed:
+            self.cache.xadd(
+                self.dead_key,
+                {
+                    "k": str(fields.get("k", "")),
+                    "p": "",
+                    "raw": json.dumps(fields, sort_keys=True),
+                    "version": entry_id,
+                    "error": f"malformed entry ({type(error).__name__}: {error})",
+                },
+            )
+        self.dead_lettered += len(malformed)
         for change, payload, error in refused:
             args = [str(change.key), payload, change.version, f"{type(error).__name__}: {error}"]
             self._bury(keys=[self.dead_key, self.pending_key, self.item_key(change.key)], args=args)
         self.dead_lettered += len(refused)
         acks = [entry_id for entry_id, _ in entries]
-        pairs = [part for change in changes for part in (str(change.key), change.version)]
+        pairs = [part for change, _ in writes for part in (str(change.key), change.version)]
         self._acknowledge(keys=[self.log_key, self.pending_key], args=[len(acks), *acks, *pairs])
         self.batches += 1
         self.flushed += len(entries)
-        self.coalesced += len(entries) - tried
+        self.coalesced += len(writes) - tried
         self.skipped += tried - applied - len(refused)
         return len(entries)
 
     def dead_letters(self) -> list[dict[str, Any]]:
         """The changes the store refused, oldest first, as dicts.
 
-        Each has ``key``, ``value`` (None for a delete), ``version`` and ``error``.
+        Each has ``key``, ``value`` (None for a delete), ``version`` and ``error``. An
+        entry that was malformed in the stream (not written by :meth:`put` or :meth:`delete`)
+        keeps its key as found (a str if it is not a number), ``value`` None, and its raw fields
+        under ``raw``.
         """
         return [
             {
-                "key": int(fields["k"]),
+                "key": int(fields["k"]) if fields["k"].lstrip("-").isdigit() else fields["k"],
                 "value": json.loads(fields["p"]) if fields["p"] else None,
                 "version": fields["version"],
                 "error": fields["error"],
+                **({"raw": json.loads(fields["raw"])} if "raw" in fields else {}),
             }
             for _, fields in self.cache.xrange(self.dead_key)
         ]
@@ -303,6 +319,16 @@ class WriteBehind:
                     f"the write to product {key} was NOT recorded: retry later or flush first"
                 )
             self.clock.sleep(min(0.05, remaining))
+
+
+def _parse(entry_id: str, fields: dict[str, str]) -> Change:
+    """The change a stream entry records; ValueError or KeyError if no ``put``/``delete`` wrote it."""
+    key = check_key(int(fields["k"]))
+    payload = fields["p"]
+    value = json.loads(payload) if payload else None
+    if value is not None:
+        encode_product(value)
+    return Change(key, value, entry_id)
 
 
 def _check_count(value: object, name: str) -> None:
