@@ -39,7 +39,8 @@ def test_workers_wrong_kinds(answer):
 def test_time_to_dead_letter():
     right = checks.time_to_dead_letter(2, 20, 6)
     assert right == 2 + 4 + 8 + 16 + 20
-    assert checks.check_time_to_dead_letter(right, base_backoff=2, max_backoff=20, max_attempts=6)
+    feedback = checks.check_time_to_dead_letter(right, base_backoff=2, max_backoff=20, max_attempts=6)
+    assert feedback and "50" not in feedback.message
     uncapped = 2 + 4 + 8 + 16 + 32
     one_wait_too_many = right + 20
     for wrong in (uncapped, one_wait_too_many, right - 20, None):

@@ -77,12 +77,15 @@ def check_time_to_dead_letter(
     answer: object, base_backoff: float, max_backoff: float, max_attempts: int
 ) -> Feedback:
     """Total backoff before a poison job is dead-lettered: attempts 1 .. max_attempts-1 each wait."""
-    return check_number(
+    feedback = check_number(
         answer,
         time_to_dead_letter(base_backoff, max_backoff, max_attempts),
         what="the total backoff in seconds",
         hint=f"There are {max_attempts - 1} waits (none after the last), each doubling up to the cap.",
     )
+    if feedback:
+        return correct("one wait after every attempt but the last, each twice the one before until the cap.")
+    return feedback
 
 
 # ---------------------------------------------------------------- judgement: queue it or answer now?
