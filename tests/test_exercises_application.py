@@ -44,6 +44,23 @@ def only_scales_out(current, metric, target, tolerance=0.1):
     return max(current, hpa(current, metric, target, tolerance))
 
 
+def strict_band(current, metric, target, tolerance=0.1):
+    """A ratio exactly on the edge of the band must not change the count; this one changes it."""
+    ratio = metric / target
+    return current if abs(1 - ratio) < tolerance else math.ceil(current * ratio)
+
+
+def round_half_up(current, metric, target, tolerance=0.1):
+    """Right for every fractional product; one too many when the product is an odd whole number."""
+    ratio = metric / target
+    return current if abs(1 - ratio) <= tolerance else round(current * ratio + 0.5)
+
+
+def int_plus_one(current, metric, target, tolerance=0.1):
+    ratio = metric / target
+    return current if abs(1 - ratio) <= tolerance else int(current * ratio) + 1
+
+
 def crashes(current, metric, target, tolerance=0.1):
     raise ZeroDivisionError("oops")
 
@@ -69,6 +86,9 @@ def test_hpa_build_it_accepts_the_rule() -> None:
         (fixed_tolerance, "not a fixed 0.1"),
         (float_count, "whole number"),
         (only_scales_out, "returned"),
+        (strict_band, "exactly on the edge"),
+        (round_half_up, "already whole"),
+        (int_plus_one, "already whole"),
         (crashes, "raised ZeroDivisionError"),
         (stub, "not finished"),
         (None, "define desired_replicas"),

@@ -92,6 +92,24 @@ def test_a_ring_that_moves_keys_between_old_nodes_is_caught() -> None:
     assert not feedback and "only ever moves to the node that joined" in verdict(feedback)
 
 
+def test_same_slot_by_luck_without_a_tag_is_not_correct() -> None:
+    """Two untagged keys whose slots happen to collide share a slot by luck, not by design."""
+    from scalekit.routers import cluster_slot
+
+    target = cluster_slot("cart:42")
+    profile = next(f"profile:42:{i}" for i in range(200_000) if cluster_slot(f"profile:42:{i}") == target)
+    feedback = ex.check_same_slot(("cart:42", profile))
+    assert not feedback and "by luck" in verdict(feedback)
+
+
+def test_ring_build_it_names_a_wrong_signature() -> None:
+    def two_arguments(key, nodes):
+        return ring(key, nodes)
+
+    feedback = ex.check_node_for(two_arguments)
+    assert not feedback and "Keep the signature" in verdict(feedback)
+
+
 def test_shard_key_judgement_explains_every_wrong_choice() -> None:
     right = ex.check_shard_key("conversation_id")
     assert right and "conversation" not in verdict(right)
@@ -114,6 +132,14 @@ def test_same_slot() -> None:
         (("cart:{user:42}", "cart:{user:42}"), "same key"),
         (("cart:{user:7}", "profile:{user:7}"), "user 42"),
         ("cart:{42}", "pair of key names"),
+        # a tag that shares a slot but names another user, or no user at all: every user's keys
+        # would pile onto one slot
+        (("cart:{420}", "profile:{420}"), "names 420"),
+        (("cart:42:{user}", "profile:42:{user}"), "does not name user 42"),
+        (("cart{x}42", "profile{x}42"), "does not name user 42"),
+        # tags on both keys whose text differs
+        (("cart:{42:cart}", "profile:{42:profile}"), "text inside them differs"),
+        (("cart:\ud800:42", "profile:42"), "lone surrogate"),
     ]:
         feedback = ex.check_same_slot(wrong)
         assert not feedback and says in verdict(feedback)

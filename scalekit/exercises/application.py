@@ -136,6 +136,10 @@ def _hpa_cases(seed: int = 2026) -> list[tuple[int, float, float, float | None]]
         (10, 105.0, 100.0, 0.0),  # tolerance given: no dead band
         (8, 30.0, 60.0, 0.05),  # half the target: half the pods
         (3, 0.95, 0.5, None),  # a CPU fraction as the metric
+        (10, 125.0, 100.0, 0.25),  # exactly on the edge of the band (exact in binary): no change
+        (10, 75.0, 100.0, 0.25),  # the lower edge: no change either
+        (10, 50.0, 100.0, None),  # 5.0 exactly: ceil leaves a whole number alone
+        (6, 150.0, 100.0, None),  # 9.0 exactly, an odd count (round(x + 0.5) gives 10)
     ]
     rng = np.random.default_rng(seed)
     while len(cases) < 120:
@@ -196,11 +200,20 @@ def _hpa_hint(args: tuple, got: int) -> str:
     ratio = metric / target
     raw = ratio * current
     if abs(1 - ratio) <= tolerance:
-        return f"Metric / target = {ratio:.3g} is within the tolerance of 1, so the count should not change."
+        edge = " (a ratio exactly on the edge counts as within: change only when it is further away)"
+        on_edge = math.isclose(abs(1 - ratio), tolerance)
+        return (
+            f"Metric / target = {ratio:.3g} is within the tolerance of 1, so the count should not change"
+            f"{edge if on_edge else ''}."
+        )
     if got == current and len(args) > 3 and abs(1 - ratio) <= 0.1:
         return f"Use the tolerance you are given ({tolerance:g} here), not a fixed 0.1."
     if got == current:
         return f"Metric / target = {ratio:.3g} is outside the tolerance band, so the count must change."
+    if float(raw).is_integer() and got != raw:
+        return (
+            f"{current} × {ratio:.3g} = {raw:g} is already whole; rounding up leaves a whole number as it is."
+        )
     if got in (round(raw), math.floor(raw)):
         return (
             f"{current} × {ratio:.3g} = {raw:.3g}: round up (math.ceil), or the pods end up above the target."

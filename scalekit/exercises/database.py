@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Callable
 
 import numpy as np
 
-from scalekit.exercises.feedback import Feedback, check_number, correct, not_answered, wrong
-from scalekit.routers import ConsistentHashRing, HashSharding, cluster_slot, moved_fraction, stable_hash
+from scalekit.exercises.feedback import Feedback, correct, not_answered, wrong
+from scalekit.routers import ConsistentHashRing, cluster_slot, hash_tag, stable_hash
 
 SHARD_KEY_CHOICES: dict[str, str] = {
     "conversation_id": (
@@ -30,31 +31,6 @@ SHARD_KEY_CHOICES: dict[str, str] = {
         "shards), and a conversation between two countries is split across shards"
     ),
 }
-
-
-def check_keys_moved(answer: object, before: int = 6, after: int = 7, n_keys: int = 42_000) -> Feedback:
-    """Exercise: the fraction of user ids ``0..n_keys-1`` that move from ``% before`` to ``% after``."""
-    missing = not_answered(answer)
-    if missing is not None:
-        return missing
-    expected = moved_fraction(range(n_keys), HashSharding(before).shard_for, HashSharding(after).shard_for)
-    if isinstance(answer, (int, float)) and not isinstance(answer, bool):
-        if answer > 1:
-            return wrong(
-                f"give a fraction between 0 and 1 (of {n_keys:,} keys), not a count or a percentage."
-            )
-        if abs(answer - 1 / after) < 0.01:
-            return wrong(
-                f"1/{after} is what a consistent-hash ring moves; with user_id % n a key stays only "
-                f"when user_id % {before} == user_id % {after}. Count those keys."
-            )
-    return check_number(
-        answer,
-        expected,
-        what=f"the fraction of keys that move from % {before} to % {after}",
-        rel=0.005,
-        hint="Use moved_fraction(range(...), HashSharding(6).shard_for, HashSharding(7).shard_for).",
-    )
 
 
 def check_shard_key(answer: object) -> Feedback:
@@ -89,13 +65,35 @@ def check_same_slot(answer: object, user_id: int = 42) -> Feedback:
         return wrong(
             "the first key should name the cart and the second the profile (include 'cart' / 'profile')."
         )
-    if str(user_id) not in cart or str(user_id) not in profile:
-        return wrong(f"both keys should belong to user {user_id}: put the id in each name.")
-    slots = cluster_slot(cart), cluster_slot(profile)
+    names_user = re.compile(rf"(?<!\d){user_id}(?!\d)")
+    for key in (cart, profile):
+        if not names_user.search(key):
+            other = re.search(r"\d+", key)
+            seen = f" ({key!r} names {other.group()})" if other else ""
+            return wrong(f"both keys should belong to user {user_id}: put the id in each name{seen}.")
+    try:
+        slots = cluster_slot(cart), cluster_slot(profile)
+    except ValueError as error:
+        return wrong(f"{error}; use plain text key names.")
     if slots[0] != slots[1]:
+        tagged = [hash_tag(key) != key.encode() for key in (cart, profile)]
+        why = (
+            "both keys have braces, but the text inside them differs; it must be exactly the same"
+            if all(tagged)
+            else "without a hash tag the whole key is hashed. Wrap the shared part in {braces}"
+        )
+        return wrong(f"{cart!r} is in slot {slots[0]} and {profile!r} in slot {slots[1]}: {why}.")
+    tag = hash_tag(cart).decode("utf-8", "replace")
+    if tag == cart or hash_tag(cart) != hash_tag(profile):
         return wrong(
-            f"{cart!r} is in slot {slots[0]} and {profile!r} in slot {slots[1]}: without a hash tag the "
-            "whole key is hashed. Wrap the shared part in {braces}."
+            f"the two keys share slot {slots[0]} by luck, not by design: use a hash tag in {{braces}} "
+            "so that every user's cart and profile share a slot."
+        )
+    if not names_user.search(tag):
+        return wrong(
+            f"both keys hash only {{{tag}}}, which does not name user {user_id}: every other user's keys "
+            "would share that one slot too, and one node would hold every cart. Put the user's id inside "
+            "the braces."
         )
     return correct("both keys hash to the same slot, so a cluster keeps them on one node.")
 
@@ -166,6 +164,8 @@ def check_node_for(func: Callable[..., object], seed: int = 2026) -> Feedback:
 
 
 def _ring_error_hint(error: Exception) -> str:
+    if isinstance(error, TypeError) and "argument" in str(error):
+        return "Keep the signature node_for(key, nodes, vnodes=16): the check passes all three."
     if isinstance(error, IndexError):
         return "A key whose hash is past the last point belongs to the first point: wrap around."
     if isinstance(error, TypeError):
