@@ -113,9 +113,11 @@ class SessionStore:
     ) -> None:
         if not isinstance(prefix, str) or not prefix:
             raise ValueError(f"prefix must be a non-empty string, got {prefix!r}")
-        if not (isinstance(ttl, (int, float)) and math.isfinite(ttl) and ttl > 0):
+        if isinstance(ttl, bool) or not (isinstance(ttl, (int, float)) and math.isfinite(ttl) and ttl > 0):
             raise ValueError(f"ttl must be a positive number of seconds, got {ttl!r}")
-        if not (isinstance(max_age, (int, float)) and math.isfinite(max_age) and max_age > 0):
+        if isinstance(max_age, bool) or not (
+            isinstance(max_age, (int, float)) and math.isfinite(max_age) and max_age > 0
+        ):
             raise ValueError(f"max_age must be a positive number of seconds, got {max_age!r}")
         if isinstance(id_bytes, bool) or not isinstance(id_bytes, int) or not 16 <= id_bytes <= 64:
             raise ValueError(
@@ -248,6 +250,8 @@ def encode(data: dict[str, Any]) -> str:
         raise TypeError(
             f"session data must be plain JSON (str, int, float, bool, None, list, dict): {exc}"
         ) from None
+    except RecursionError:
+        raise TypeError("session data is nested too deeply to store as JSON; flatten it") from None
     if json.loads(encoded) != data:
         raise TypeError(
             "session data would not come back as stored: use str keys and lists, not int keys or tuples"

@@ -137,11 +137,17 @@ def test_destroy_logs_out(redis, ns) -> None:
         {"x": {1, 2}},
         ["not", "a", "dict"],
         "a string",
+        {"big": 10**5000},
+        "deep",
     ],
 )
 def test_non_json_data_is_refused_and_nothing_is_written(redis, ns, bad) -> None:
     store, _ = make_store(redis, ns)
     good = store.create({"ok": True})
+    if bad == "deep":  # nested past Python's recursion limit: a RecursionError, not a clear message
+        bad = nested = {}
+        for _ in range(5_000):
+            nested["a"] = nested = {}
     with pytest.raises(TypeError, match="session data"):
         store.create(bad)
     with pytest.raises(TypeError, match="session data"):
@@ -230,6 +236,8 @@ def test_rotation_keeps_the_absolute_deadline_and_login_starts_a_new_one(redis, 
     [
         ({"ttl": 0}, "ttl must be"),
         ({"ttl": float("inf")}, "ttl must be"),
+        ({"ttl": True}, "ttl must be"),
+        ({"max_age": True}, "max_age must be"),
         ({"max_age": 0}, "max_age must be"),
         ({"max_age": float("nan")}, "max_age must be"),
         ({"id_bytes": 8}, "id_bytes"),
