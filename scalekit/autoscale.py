@@ -100,6 +100,8 @@ class ThresholdPolicy:
     cooldown_minutes: int = 5
 
     def __post_init__(self) -> None:
+        _require_fraction("out_above", self.out_above)
+        _require_fraction("in_below", self.in_below)
         if not 0 <= self.in_below < self.out_above <= 1:
             raise ValueError(f"need 0 <= in_below < out_above <= 1, got {self.in_below} and {self.out_above}")
         for name in ("out_minutes", "out_step", "in_minutes", "in_step"):
@@ -139,6 +141,7 @@ class TargetTrackingPolicy:
     cooldown_minutes: int = 0
 
     def __post_init__(self) -> None:
+        _require_fraction("target", self.target)
         if not 0 < self.target < 1:
             raise ValueError(f"target utilisation must be between 0 and 1, got {self.target}")
         _require_whole("in_minutes", self.in_minutes, 1)
@@ -294,6 +297,10 @@ def simulate(
     serve from minute ``t + 1 + launch_minutes``.
     """
     limits = limits if limits is not None else GroupLimits()
+    if not isinstance(limits, GroupLimits):
+        raise ValueError(
+            f"limits must be a GroupLimits(min_size=..., max_size=..., desired=...), got {limits!r}"
+        )
     rates = np.asarray(offered, dtype=float)
     if rates.ndim != 1 or rates.size == 0:
         raise ValueError("offered must be a non-empty 1-D array of requests per second per minute")
@@ -342,6 +349,10 @@ def simulate(
 
 def _decider(policy: ScalingPolicy):
     """Call ``policy.decide`` with ``requests=`` only when it accepts that keyword."""
+    if isinstance(policy, type):
+        raise ValueError(
+            f"pass a policy object, not the class: {policy.__name__}() instead of {policy.__name__}"
+        )
     decide = getattr(policy, "decide", None)
     if not callable(decide):
         raise ValueError(f"a scaling policy needs a decide(...) method, got {policy!r}")
@@ -418,6 +429,11 @@ def rescaled_utilisation(utilisation: float, before: int, after: int) -> float:
     _require_whole("before", before, 1)
     _require_whole("after", after, 1)
     return _finite("utilisation", utilisation, 0.0) * before / after
+
+
+def _require_fraction(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a CPU fraction such as 0.7 (for 70 %), got {value!r}")
 
 
 def _held(history: np.ndarray, minutes: int, breached) -> bool:

@@ -282,3 +282,19 @@ def test_numpy_whole_numbers_become_plain_ints() -> None:
     limits = GroupLimits(np.int64(1), np.int64(5), np.int64(2))
     assert limits == GroupLimits(1, 5, 2) and type(limits.desired) is int
     assert simulate(np.ones(3), np.float64(2.0), OUTLINE, limits).in_service.tolist() == [2, 2, 2]
+
+
+@pytest.mark.parametrize(
+    ("attempt", "says"),
+    [
+        (lambda: ThresholdPolicy(out_above="0.7"), "CPU fraction such as 0.7"),
+        (lambda: ThresholdPolicy(in_below=None), "in_below must be a CPU fraction"),
+        (lambda: TargetTrackingPolicy(target="0.5"), "target must be a CPU fraction"),
+        (lambda: simulate([100.0, 100.0], 500, ThresholdPolicy(), (2, 20, 4)), "GroupLimits"),
+        (lambda: simulate([100.0, 100.0], 500, ThresholdPolicy), "not the class"),
+    ],
+)
+def test_garbage_gets_a_sentence_not_a_comparison_error(attempt, says) -> None:
+    """Strings, None, a tuple for the limits or the policy class: a ValueError that says what to pass."""
+    with pytest.raises(ValueError, match=says):
+        attempt()

@@ -201,3 +201,12 @@ def test_round_robin_shared_by_threads_hands_out_every_turn_once() -> None:
     for thread in threads:
         thread.join()
     assert Counter(picks) == {0: 2_000, 1: 2_000, 2: 2_000, 3: 2_000}
+
+
+def test_garbage_arguments_get_a_sentence() -> None:
+    with pytest.raises(ValueError, match="list of names"):
+        simulate_balancer(300, 100, 4, requests=100, policies="random", seed=1)
+    with pytest.raises(ValueError, match="server count"):
+        dispatch(RoundRobin(), np.array([0.0]), np.array([1.0]), float("nan"))
+    with pytest.raises(TypeError, match="in-flight count"):
+        LeastConnections().pick(None)

@@ -439,3 +439,13 @@ def test_threads_sharing_a_router_keep_replicas_identical() -> None:
 
 def counters(connection: sqlite3.Connection) -> list[tuple]:
     return [tuple(row) for row in connection.execute("SELECT id, n FROM counter ORDER BY id")]
+
+
+def test_a_lag_given_as_text_or_a_non_bool_is_write_is_refused() -> None:
+    primary = db.connect()
+    db.create_tables(primary, ["users"])
+    with pytest.raises(TypeError, match="lag must be a number of seconds"):
+        ReplicaRouter.from_primary(primary, 2, clock=SimClock(), lag="1")
+    router, _ = make_router()
+    with pytest.raises(TypeError, match="is_write must be True, False or None"):
+        router.execute("SELECT 1", is_write="yes")

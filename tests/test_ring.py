@@ -183,3 +183,8 @@ def test_numpy_integer_nodes_are_the_same_node_as_the_int():
     assert ring.nodes == (1, 2) and type(ring.nodes[0]) is int
     with pytest.raises(ValueError, match="already on the ring"):
         ring.add_node(np.int32(2))
+
+
+def test_a_string_of_node_names_is_refused_not_split_into_letters() -> None:
+    with pytest.raises(TypeError, match="list of node names"):
+        ConsistentHashRing("abc")

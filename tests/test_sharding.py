@@ -327,3 +327,29 @@ def test_threads_sharing_a_shard_router_store_every_acknowledged_row():
         thread.join()
     assert errors == []
     assert sum(c["users"] for c in router.counts().values()) == len(acknowledged) == 1200
+
+
+@pytest.mark.parametrize(
+    ("attempt", "says"),
+    [
+        (lambda: GeoSharding(["US", "EU"]), "dict of region -> shard"),
+        (lambda: DirectorySharding([1, 2]), "dict of key -> shard"),
+        (lambda: DirectorySharding({1: 0}).shard_for([1]), "must be hashable"),
+        (lambda: RangeSharding(5), "list of \\(low, high\\) pairs"),
+        (lambda: RangeSharding([5]), "list of \\(low, high\\) pairs"),
+        (lambda: RangeSharding([(0, "a")]), "cannot be compared"),
+    ],
+)
+def test_wrong_shapes_are_refused_with_a_sentence(attempt, says) -> None:
+    """A list where a dict belongs used to become {'U': 'S'} silently; mixed range ends a bare '<' error."""
+    with pytest.raises(TypeError, match=says):
+        attempt()
+
+
+def test_load_spread_of_a_counter_uses_its_counts_not_its_shard_ids() -> None:
+    from collections import Counter
+
+    counts = Counter({0: 5, 1: 7})
+    assert load_spread(counts) == load_spread([5, 7]) == 7 / 6
+    with pytest.raises(ValueError, match="numbers, one per shard"):
+        load_spread(["a"])

@@ -147,7 +147,7 @@ def dispatch(
         raise ValueError("arrival times must be sorted (non-decreasing)")
     if (work < 0).any():
         raise ValueError("service work must be >= 0")
-    if isinstance(servers, bool) or int(servers) != servers or servers < 1:
+    if isinstance(servers, bool) or not isinstance(servers, numbers.Integral) or servers < 1:
         raise ValueError(f"server count must be a whole number >= 1, got {servers!r}")
     servers = int(servers)
     rate = np.ones(servers) if speeds is None else np.asarray(speeds, dtype=float)
@@ -200,7 +200,9 @@ def simulate_balancer(
         raise ValueError(
             f"rates must be finite numbers > 0, got arrival {arrival_rate!r} and service {service_rate!r}"
         )
-    if isinstance(requests, bool) or int(requests) != requests or requests < 1:
+    if isinstance(policies, str):
+        raise ValueError(f"policies must be a list of names, e.g. [{policies!r}], not one string")
+    if isinstance(requests, bool) or not isinstance(requests, numbers.Integral) or requests < 1:
         raise ValueError(f"requests must be a whole number >= 1, got {requests!r}")
     generator = make_rng(seed)
     arrivals = np.cumsum(generator.exponential(1.0 / arrival_rate, size=int(requests)))
@@ -213,6 +215,8 @@ def simulate_balancer(
 
 
 def _require_servers(active: Sequence[int]) -> int:
+    if active is None or isinstance(active, (str, bytes)) or not hasattr(active, "__len__"):
+        raise TypeError(f"pick needs the in-flight count of every server (a list of ints), got {active!r}")
     if len(active) == 0:
         raise ValueError("no servers to choose from: the pool is empty")
     return len(active)

@@ -93,6 +93,8 @@ class ReplicaRouter:
                 )
         if len({id(c) for c in [primary, *connections]}) != len(connections) + 1:
             raise ValueError("each node needs its own connection: the primary and replicas must differ")
+        if isinstance(lag, (str, bytes)) or not isinstance(lag, (numbers.Real, Sequence)):
+            raise TypeError(f"lag must be a number of seconds (or one per replica), got {lag!r}")
         lags = [lag] * len(connections) if isinstance(lag, numbers.Real) else list(lag)
         if len(lags) != len(connections):
             raise ValueError(f"got {len(lags)} lags for {len(connections)} replicas: give one per replica")
@@ -150,6 +152,8 @@ class ReplicaRouter:
         SELECT makes a fresh read from the primary. ``user`` identifies whose
         request this is, for read-your-writes: only a logged write pins that user.
         """
+        if is_write is not None and not isinstance(is_write, bool):
+            raise TypeError(f"is_write must be True, False or None, got {is_write!r}")
         with self._lock:
             frozen = _freeze(params)
             override = None if is_write is None else ("write" if is_write else "read")

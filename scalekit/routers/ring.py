@@ -36,6 +36,8 @@ class ConsistentHashRing:
             raise TypeError(f"vnodes must be an int, got {type(vnodes).__name__} {vnodes!r}")
         if vnodes < 1:
             raise ValueError(f"vnodes must be >= 1 (points per node on the ring), got {vnodes}")
+        if isinstance(nodes, (str, bytes)):
+            raise TypeError(f"nodes must be a list of node names, not one string: got {nodes!r}")
         self._vnodes = int(vnodes)
         self._lock = threading.Lock()
         self._nodes: list[Node] = []

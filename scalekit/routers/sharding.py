@@ -60,14 +60,27 @@ class RangeSharding:
     """
 
     def __init__(self, boundaries: Sequence[tuple[Any, Any]]) -> None:
-        ranges = [tuple(pair) for pair in boundaries]
+        try:
+            ranges = [tuple(pair) for pair in boundaries]
+        except TypeError:
+            raise TypeError(
+                f"RangeSharding needs a list of (low, high) pairs such as [(0, 100), (100, 200)], "
+                f"got {boundaries!r}"
+            ) from None
         if not ranges:
             raise ValueError("RangeSharding needs at least one (low, high) range, got none")
         for index, pair in enumerate(ranges):
             if len(pair) != 2:
                 raise ValueError(f"range {index} must be a (low, high) pair, got {pair!r}")
             low, high = pair
-            if not low < high:
+            try:
+                ordered = low < high
+            except TypeError:
+                raise TypeError(
+                    f"range {index} is [{low!r}, {high!r}): its ends cannot be compared "
+                    f"({type(low).__name__} and {type(high).__name__}); use keys of one kind"
+                ) from None
+            if not ordered:
                 raise ValueError(f"range {index} is [{low!r}, {high!r}): low must be less than high")
         for index in range(1, len(ranges)):
             (prev_low, prev_high), (low, high) = ranges[index - 1], ranges[index]
@@ -134,6 +147,11 @@ class GeoSharding:
     """
 
     def __init__(self, mapping: Mapping[str, ShardId], default: ShardId | None = None) -> None:
+        if not isinstance(mapping, Mapping):
+            raise TypeError(
+                f"GeoSharding needs a dict of region -> shard such as {{'US': 0, 'EU': 1}}, "
+                f"got {type(mapping).__name__} {mapping!r}"
+            )
         if not mapping:
             raise ValueError("GeoSharding needs a mapping of at least one region to a shard")
         for region in mapping:
@@ -179,6 +197,11 @@ class DirectorySharding:
     """
 
     def __init__(self, table: Mapping[Hashable, ShardId]) -> None:
+        if not isinstance(table, Mapping):
+            raise TypeError(
+                f"DirectorySharding needs a dict of key -> shard such as {{42: 1}}, "
+                f"got {type(table).__name__} {table!r}"
+            )
         self.table: dict[Hashable, ShardId] = dict(table)
         self.available = True
         self.lookups = 0
@@ -190,6 +213,10 @@ class DirectorySharding:
                 f"the shard directory is down: cannot route key {key!r} (the shards themselves are fine)"
             )
         self.lookups += 1
+        if not isinstance(key, Hashable):
+            raise TypeError(
+                f"a directory key must be hashable (an int or str), got {type(key).__name__} {key!r}"
+            )
         try:
             return self.table[key]
         except KeyError:
@@ -231,8 +258,16 @@ def moved_fraction(
 
 
 def load_spread(counts: Iterable[float]) -> float:
-    """``max / mean`` of per-shard loads: 1.0 is perfectly even, 2.0 means the busiest has twice its share."""
-    values = [float(c) for c in counts]
+    """``max / mean`` of per-shard loads: 1.0 is perfectly even, 2.0 means the busiest has twice its share.
+
+    A mapping (such as a ``Counter`` of shard -> count) counts by its values, not its keys.
+    """
+    if isinstance(counts, Mapping):
+        counts = counts.values()
+    try:
+        values = [float(c) for c in counts]
+    except (TypeError, ValueError):
+        raise ValueError(f"loads must be numbers, one per shard, got {counts!r}") from None
     if not values:
         raise ValueError("load_spread needs at least one shard's count")
     if not all(math.isfinite(v) for v in values):
