@@ -410,25 +410,46 @@ class ScalingModel:
         best = min(peak, self.max_units)
         if math.isinf(best):
             return math.inf if self.contention == 0 else single / self.contention
-        candidates = {max(1.0, math.floor(best)), max(1.0, min(math.ceil(best), self.max_units))}
-        return max(float(self.throughput(c, single)) for c in candidates)
+        return max(float(self.throughput(units, single)) for units in self._around(best))
 
     def units_for(self, target: float, single: float = REFERENCE_RATE) -> int:
         """The fewest whole units whose throughput reaches ``target`` (ValueError if none does)."""
         target = _number("target throughput", target, minimum=0.0, strict=True)
         single = _number("single-node throughput", single, minimum=0.0, strict=True)
-        if target > self.ceiling(single) * (1 + 1e-12):
+        ceiling = self.ceiling(single)
+        best = min(usl_peak(self.contention, self.coherency), self.max_units)
+        unbounded = math.isinf(best)
+        if target > ceiling * (1 + 1e-12) or (unbounded and target * self.contention >= single):
             raise ValueError(
-                f"{self.name} cannot reach {target:,.0f} req/s: it peaks at {self.ceiling(single):,.0f} req/s"
+                f"{self.name} cannot reach {target:,.0f} req/s: its ceiling is {ceiling:,.0f} req/s"
             )
-        if self.coherency == 0 and math.isinf(self.max_units):
-            guess = math.ceil(target * (1 - self.contention) / (single - target * self.contention) - 1e-9)
-            units = max(1, guess - 1)
+
+        def reaches(units: int) -> bool:
+            return float(self.throughput(units, single)) >= target * (1 - 1e-12)
+
+        if reaches(1):
+            return 1
+        if unbounded:
+            high = max(2, math.ceil(target * (1 - self.contention) / (single - target * self.contention)) + 1)
+            while not reaches(high):
+                high *= 2
+                if high > 1e15:
+                    raise ValueError(f"{self.name} cannot reach {target:,.0f} req/s with any sensible size")
         else:
-            units = 1
-        while self.throughput(units, single) < target * (1 - 1e-12):
-            units += 1
-        return units
+            high = max(self._around(best), key=lambda units: float(self.throughput(units, single)))
+        low = 1  # throughput(low) < target <= throughput(high), and throughput rises in between
+        while high - low > 1:
+            middle = (low + high) // 2
+            if reaches(middle):
+                high = middle
+            else:
+                low = middle
+        return high
+
+    def _around(self, best: float) -> set[int]:
+        """The whole sizes next to a finite best size, within the largest machine."""
+        upper = math.floor(self.max_units) if math.isfinite(self.max_units) else math.ceil(best)
+        return {max(1, min(math.floor(best), upper)), max(1, min(math.ceil(best), upper))}
 
     def price_for(self, target: float, single: float = REFERENCE_RATE) -> float:
         """Monthly price of the cheapest size that reaches ``target``; inf when no size does."""

@@ -240,3 +240,23 @@ def test_numpy_scalars_are_numbers_and_strings_are_not():
     for bad in ("10", True, [1.0]):
         with pytest.raises(ValueError, match="must be a number"):
             models.littles_law(arrival_rate=bad, time_in_system=0.5)
+
+
+@given(st.floats(0.0, 0.2), st.floats(0.0, 0.01), st.booleans(), st.floats(0.01, 1.2))
+def test_units_for_is_the_fewest_units_that_reach_the_target(sigma, kappa, one_machine, share):
+    model = models.ScalingModel("m", sigma, kappa, one_machine=one_machine)
+    target = share * model.ceiling(100.0)
+    try:
+        units = model.units_for(target, 100.0)
+    except ValueError:
+        assert target >= model.ceiling(100.0) * (1 - 1e-9)
+        assert math.isinf(model.price_for(target, 100.0))
+        return
+    assert model.throughput(units, 100.0) >= target * (1 - 1e-9)
+    assert units == 1 or model.throughput(units - 1, 100.0) < target
+    assert units <= model.max_units
+
+
+def test_a_fleet_never_reaches_its_asymptote():
+    with pytest.raises(ValueError, match="cannot reach"):
+        models.SCALE_OUT.units_for(models.SCALE_OUT.ceiling())
