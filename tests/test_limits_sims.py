@@ -122,3 +122,15 @@ def test_fanout_quantile_is_the_single_shard_quantile_at_q_to_the_one_over_n():
         tail.fanout_quantile(shard, 0, 0.5)
     with pytest.raises(ValueError, match="quantile"):
         shard.quantile(1.0)
+
+
+def test_fluid_admission_on_the_black_friday_ramp_agrees_with_sim_worst_fifo_wait():
+    minutes = np.arange(-5, 40)
+    traffic = np.where(minutes >= 0, 10e6, 1e6)
+    capacity = np.clip(100 + 60 * np.clip(minutes, 0, None), 100, 1_000) * 12_500.0
+    open_door = shedding.fluid_admission(traffic, capacity, 60.0, patience=10.0)
+    assert open_door.wait.max() == pytest.approx(sim.worst_fifo_wait(traffic, capacity, 60.0), rel=0.01)
+    limited = shedding.fluid_admission(traffic, capacity, 60.0, patience=10.0, max_wait=1.0)
+    assert limited.timed_out.sum() == 0 and limited.wait.max() <= 1.0 + 1e-9
+    assert limited.admitted.sum() + limited.refused.sum() == pytest.approx(traffic.sum() * 60)
+    assert (limited.admitted - limited.timed_out).sum() > 5 * (open_door.admitted - open_door.timed_out).sum()
