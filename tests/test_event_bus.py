@@ -222,3 +222,40 @@ def test_events_that_json_would_change_are_refused(bus, ns):
     with pytest.raises(ValueError, match="tuples come back as lists"):
         bus.publish("orders", {"items": ("a", "b")})
     assert ns.keys() == []
+
+
+def test_a_handler_that_aborts_the_batch_still_acks_what_it_handled(bus):
+    bus.subscribe("orders", "email")
+    for event in orders(3):
+        bus.publish("orders", event)
+
+    def send(message):
+        if message.event["order_id"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        bus.consume("orders", "email", "e1", send)
+    assert bus.pending("orders", "email") == {"e1": 1}, "orders 0 and 1 were handled and acked"
+
+
+def test_an_error_redis_cannot_encode_is_kept_escaped(redis, ns):
+    bus = EventBus(redis, ns.prefix, max_deliveries=1)
+    bus.subscribe("orders", "email")
+    bus.publish("orders", {"order_id": 1})
+
+    def send(message):
+        raise ValueError(b"\xff".decode("utf-8", "surrogateescape"))
+
+    assert bus.consume("orders", "email", "e1", send) == 0
+    assert bus.claim("orders", "email", "e1", min_idle=0) == []
+    assert bus.dead_letters("orders")[0].error == "ValueError: \\udcff"
+
+
+def test_delivery_counts_are_exact_for_a_consumer_holding_many_messages(redis, ns):
+    bus = EventBus(redis, ns.prefix, max_deliveries=1)
+    bus.subscribe("t", "g")
+    for i in range(30):
+        bus.publish("t", {"i": i})
+    bus.read("t", "g", "c1", count=30)
+    assert bus.claim("t", "g", "c1", min_idle=0, count=7) == []
+    assert [d.event["i"] for d in bus.dead_letters("t")] == list(range(30))

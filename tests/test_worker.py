@@ -498,3 +498,64 @@ def test_worker_process_survives_redis_restarts(tmp_path):
     finally:
         _kill_all(started)
         server.kill()
+
+
+def test_an_error_message_redis_cannot_encode_never_kills_the_worker(queue):
+    """A handler error holding a lone surrogate (from bytes decoded with surrogateescape)
+    cannot be sent to Redis as UTF-8; the worker records it escaped instead of dying."""
+    queue.enqueue("bad bytes")
+    queue.enqueue("fine")
+
+    def handler(job):
+        if job.payload == "bad bytes":
+            raise ValueError(b"caf\xe9".decode("utf-8", "surrogateescape"))
+
+    worker = Worker(queue, handler)
+    assert worker.run() == 4
+    assert worker.counts == {"done": 1, "retry": 2, "dead": 1, "lost": 0}
+    assert queue.dead_letters()[0]["error"] == "ValueError: caf\\udce9"
+
+
+def test_a_job_whose_record_is_damaged_is_dead_lettered_not_fatal(redis, queue):
+    """A payload deleted (say, evicted under maxmemory) or overwritten with non-JSON does not
+    crash the worker that reserves it: the job goes to the dead letters with the reason."""
+    missing = queue.enqueue({"n": 1})
+    garbled = queue.enqueue({"n": 2})
+    healthy = queue.enqueue({"n": 3})
+    redis.hdel(queue.keys["payload"], missing)
+    redis.hset(queue.keys["payload"], garbled, "{not json")
+    seen = []
+    worker = Worker(queue, lambda job: seen.append(job.payload))
+    assert worker.run() == 1
+    assert seen == [{"n": 3}] and queue.info(healthy)["status"] == "done"
+    letters = {letter["id"]: letter["error"] for letter in queue.dead_letters()}
+    assert letters[missing] == "job record missing"
+    assert letters[garbled].startswith("payload is not valid JSON")
+    assert queue.stats()["leased"] == 0 and queue.pending() == 0
+
+
+def test_nack_accepts_an_exception_and_any_text(queue):
+    queue.enqueue("x")
+    job = queue.reserve()
+
+    class Unprintable(Exception):
+        def __str__(self):
+            raise RuntimeError
+
+    assert queue.nack(job, Unprintable()) == "retry"
+    assert queue.info(job.id)["error"].startswith("Unprintable")
+
+
+def test_worker_command_fails_clearly_when_redis_never_answers():
+    from throwaway_redis import free_port
+
+    url = f"redis://:secret@127.0.0.1:{free_port()}/0"
+    result = subprocess.run(
+        [sys.executable, "-m", "scalekit.queues.worker", "--url", url, "--connect-timeout", "0.5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "no Redis server answered at redis://" in result.stderr and "within 0.5 s" in result.stderr
+    assert "secret" not in result.stderr

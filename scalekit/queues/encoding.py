@@ -46,6 +46,12 @@ def _check_keys(value: Any, what: str, path: str, depth: int = 0) -> None:
             _check_keys(item, what, f"{path}[{index}]", depth + 1)
 
 
+def safe_text(text: str, limit: int = 500) -> str:
+    """``text`` cut to ``limit`` characters, with anything UTF-8 cannot encode (lone surrogates)
+    escaped, so it can always be stored in Redis."""
+    return text[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def describe_error(exc: BaseException) -> str:
     """``"Type: message"`` for an exception, and never an exception itself: a message that
     cannot be read falls back to its repr, then to the type name alone."""

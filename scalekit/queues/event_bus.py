@@ -32,7 +32,7 @@ from typing import Any
 
 import redis
 
-from scalekit.queues.encoding import describe_error, to_json
+from scalekit.queues.encoding import describe_error, safe_text, to_json
 
 
 @dataclass(frozen=True)
@@ -249,20 +249,22 @@ class EventBus:
         """
         batch = self.read(topic, group, consumer, count=count) if messages is None else messages
         handled, failed, retried = [], {}, []
-        for message in batch:
-            try:
-                handler(message)
-            except Exception as exc:
-                failed[json.dumps([group, message.id])] = describe_error(exc)[:500]
-                continue
-            handled.append(message.id)
-            if message.deliveries > 1:
-                retried.append(json.dumps([group, message.id]))
-        if failed:
-            self.client.hset(self._errors_key(topic), mapping=failed)
-        self.ack(topic, group, *handled)
-        if retried:
-            self.client.hdel(self._errors_key(topic), *retried)
+        try:
+            for message in batch:
+                try:
+                    handler(message)
+                except Exception as exc:
+                    failed[json.dumps([group, message.id])] = safe_text(describe_error(exc))
+                    continue
+                handled.append(message.id)
+                if message.deliveries > 1:
+                    retried.append(json.dumps([group, message.id]))
+        finally:
+            if failed:
+                self.client.hset(self._errors_key(topic), mapping=failed)
+            self.ack(topic, group, *handled)
+            if retried:
+                self.client.hdel(self._errors_key(topic), *retried)
         return len(handled)
 
     def _message(self, topic: str, entry: tuple[str, dict[str, str]]) -> Message:

@@ -36,7 +36,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from scalekit.clock import Clock, WallClock
-from scalekit.queues.encoding import to_json
+from scalekit.queues.encoding import describe_error, safe_text, to_json
 
 # Every script gets all the keys it touches in KEYS (Redis Cluster needs that): the queue's
 # lists and sets, and one hash per job field (payload, attempts, lease, status, error) keyed by
@@ -80,13 +80,22 @@ for _, id in ipairs(due) do
   redis.call('LPUSH', KEYS[1], id)
   redis.call('HSET', KEYS[4], id, 'ready')
 end
-local id = redis.call('RPOP', KEYS[1])
-if not id then return false end
-local attempts = redis.call('HINCRBY', KEYS[6], id, 1)
-local token = redis.call('HINCRBY', KEYS[7], id, 1)
-redis.call('ZADD', KEYS[3], ARGV[2], id)
-redis.call('HSET', KEYS[4], id, 'leased')
-return {id, redis.call('HGET', KEYS[5], id), attempts, token}
+while true do
+  local id = redis.call('RPOP', KEYS[1])
+  if not id then return false end
+  local body = redis.call('HGET', KEYS[5], id)
+  if body then
+    local attempts = redis.call('HINCRBY', KEYS[6], id, 1)
+    local token = redis.call('HINCRBY', KEYS[7], id, 1)
+    redis.call('ZADD', KEYS[3], ARGV[2], id)
+    redis.call('HSET', KEYS[4], id, 'leased')
+    return {id, body, attempts, token}
+  end
+  redis.call('HSET', KEYS[4], id, 'dead')
+  redis.call('HSET', KEYS[8], id, 'job record missing')
+  redis.call('LPUSH', KEYS[9], id)
+  redis.call('HINCRBY', KEYS[10], 'dead', 1)
+end
 """
 
 _HOLDS_LEASE = """
@@ -186,6 +195,14 @@ redis.call('HSET', KEYS[4], ARGV[1], '0')
 redis.call('LPUSH', KEYS[2], ARGV[1])
 return 1
 """
+
+
+def _decoded(body: str) -> Any:
+    """A stored payload, or its raw text if it is not JSON (a damaged record)."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body
 
 
 def has_hash_tag(prefix: str) -> bool:
@@ -318,19 +335,36 @@ class JobQueue:
         return str(job_id)
 
     def reserve(self) -> Job | None:
-        """Lease the oldest ready job (due retries first join the line), or None if none is ready."""
+        """Lease the oldest ready job (due retries first join the line), or None if none is ready.
+
+        A job whose record is damaged (payload deleted, or not JSON) goes to the dead letters
+        with the reason instead of reaching a worker."""
         now = self.clock.now()
         lease_until = now + self.lease
-        found = self._run(
-            self._reserve,
-            ("ready", "delayed", "leased", "status", "payload", "attempts", "lease"),
-            repr(now),
-            repr(lease_until),
+        keys = (
+            "ready",
+            "delayed",
+            "leased",
+            "status",
+            "payload",
+            "attempts",
+            "lease",
+            "error",
+            "dead",
+            "stats",
         )
-        if not found:
-            return None
-        job_id, body, attempt, token = found
-        return Job(str(job_id), json.loads(body), int(attempt), lease_until, int(token))
+        while True:
+            found = self._run(self._reserve, keys, repr(now), repr(lease_until))
+            if not found:
+                return None
+            job_id, body, attempt, token = found
+            try:
+                payload = json.loads(body)
+            except ValueError as exc:
+                job = Job(str(job_id), None, self.max_attempts, lease_until, int(token))
+                self.nack(job, f"payload is not valid JSON ({exc})")
+                continue
+            return Job(str(job_id), payload, int(attempt), lease_until, int(token))
 
     def ack(self, job: Job) -> bool:
         """Mark ``job`` done. False if this worker no longer holds its lease (it was reaped).
@@ -340,7 +374,7 @@ class JobQueue:
         done = self._run(self._ack, ("leased", "stats", "lease", "status"), job.id, str(job.token))
         return bool(done)
 
-    def nack(self, job: Job, error: str = "failed") -> str:
+    def nack(self, job: Job, error: str | BaseException = "failed") -> str:
         """Report that ``job`` failed: return ``"retry"`` (scheduled after a backoff), ``"dead"``
         (out of attempts, moved to the dead-letter list) or ``"lost"`` (lease no longer held).
 
@@ -351,7 +385,7 @@ class JobQueue:
             ("leased", "delayed", "dead", "stats", "lease", "status", "error"),
             job.id,
             str(job.token),
-            str(error)[:500],
+            safe_text(error if isinstance(error, str) else describe_error(error)),
             repr(retry_at),
             self.max_attempts,
             job.attempt,
@@ -399,7 +433,8 @@ class JobQueue:
         return min(times) if times else None
 
     def info(self, job_id: str) -> dict[str, Any]:
-        """Status, attempts, payload and last error of job ``job_id`` (empty dict if unknown)."""
+        """Status, attempts, payload and last error of job ``job_id`` (empty dict if unknown;
+        a payload that is not JSON comes back as its raw text)."""
         with self.client.pipeline(transaction=False) as pipe:
             for field in ("status", "attempts", "payload", "error"):
                 pipe.hget(self.keys[field], str(job_id))
@@ -410,7 +445,7 @@ class JobQueue:
             "id": str(job_id),
             "status": status,
             "attempts": int(attempts or 0),
-            "payload": None if payload is None else json.loads(payload),
+            "payload": None if payload is None else _decoded(payload),
             "error": error or "",
         }
 

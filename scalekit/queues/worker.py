@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 
 import redis
 
+from scalekit.backend import redact
 from scalekit.clock import SimClock
 from scalekit.queues.encoding import describe_error
 from scalekit.queues.heartbeat import Heartbeat
@@ -255,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--idempotent", action="store_true", help="the default handler counts each job once")
     parser.add_argument("--job-seconds", type=float, default=0.0, help="the default handler's work time")
+    parser.add_argument(
+        "--connect-timeout", type=float, default=30.0, help="seconds to wait for Redis at start-up"
+    )
     parser.add_argument("--crash-on-job", type=int, default=None, help="test hook: hang in the Nth job")
     parser.add_argument("--flag", default=None, help="test hook: file created when the hang starts")
     options = parser.parse_args(argv)
@@ -262,6 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("a worker process needs a real Redis: pass --url or set REDIS_URL")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     client = redis.Redis.from_url(options.url, decode_responses=True)
+    if not _wait_for_redis(client, options.connect_timeout):
+        parser.exit(
+            2,
+            f"worker: no Redis server answered at {redact(options.url)} within "
+            f"{options.connect_timeout:g} s; start one there or pass the right --url\n",
+        )
     queue = JobQueue(
         client,
         options.prefix,
@@ -282,6 +292,18 @@ def main(argv: list[str] | None = None) -> int:
     handled = worker.run(options.max_jobs, forever=options.forever)
     print(f"handled {handled} jobs: {worker.counts['done']} done, {worker.counts['retry']} retried")
     return 0
+
+
+def _wait_for_redis(client: redis.Redis, timeout: float) -> bool:
+    """True once ``client`` answers a PING, False if it has not within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return bool(client.ping())
+        except OUTAGE_ERRORS:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
 
 def _slowed(handler: Handler, seconds: float) -> Handler:
