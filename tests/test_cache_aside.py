@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import random
+import sys
+import threading
+import time
 import uuid
 
 import pytest
@@ -223,3 +228,50 @@ def test_untouched_product_is_still_cached_after_a_guarded_fill(redis, ns, store
     assert redis.get(aside.key(1)) is not None
     aside.get(1)
     assert (aside.hits, aside.misses, store.reads) == (1, 1, 1)
+
+
+def test_threads_reading_and_writing_leave_no_stale_entry(redis, ns):
+    """Real threads, random interleavings: once they stop, every cached entry is what the store holds.
+
+    The store pauses after each read (a slow query), which widens the race window."""
+
+    class SlowStore(ProductStore):
+        def get(self, key):
+            row = super().get(key)
+            time.sleep(0.0005)
+            return row
+
+    store = SlowStore()
+    aside = CacheAside(redis, store, prefix=ns.prefix, ttl=3600, negative_ttl=3600)
+    rng = random.Random(7)
+    plans = [
+        [(rng.random() < 0.3, rng.randrange(4), rng.randrange(1000)) for _ in range(150)] for _ in range(4)
+    ]
+    errors: list[str] = []
+
+    def client(plan) -> None:
+        try:
+            for is_write, key, price in plan:
+                if is_write:
+                    aside.put(key, product(price))
+                else:
+                    aside.get(key)
+        except Exception as error:
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=client, args=(plan,)) for plan in plans]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    for key in range(4):
+        raw = redis.get(aside.key(key))
+        if raw is not None:
+            assert json.loads(raw)["v"] == store.get(key), f"product {key} cached stale"
+        assert aside.get(key) == store.get(key)

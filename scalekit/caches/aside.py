@@ -12,6 +12,9 @@ product has a *generation* counter in Redis that every write and delete bumps al
 with the delete. A reader notes the generation before it reads the store and fills
 Redis only if it has not moved (one Lua script checks and sets atomically); memcache
 solves the same race with leases.
+
+What this needs from Redis: nothing durable. Redis holds only copies; the store is the
+truth. If Redis restarts empty, reads miss and refill, at the cost of database load.
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ before it writes the store and caches its value only if nobody else wrote in
 between (otherwise it drops the cached copy); a reader that missed caches what it
 read from the store only if the generation did not move while it read. Either way a
 slow writer or reader can never put an older value over a newer one.
+
+What this needs from Redis: nothing durable. A write returns only after the store has
+it, so a Redis that restarts empty loses copies, not data (and the generations restart
+too, which only makes the next fills wait for a fresh read).
 """
 
 from __future__ import annotations
