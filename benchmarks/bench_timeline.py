@@ -39,6 +39,7 @@ from scalekit.queues import JobQueue
 from scalekit.timeline import QueuedFanout, Timeline
 
 FOLLOWERS = 50_000
+EMBEDDED_FOLLOWERS, EMBEDDED_FULL = 10_000, 200  # fakeredis is a Python program: keep its run short
 FULL_FOLLOWERS = 2_000
 CHUNK = 1_000
 REPEATS = 3
@@ -117,8 +118,11 @@ def cluster_rate(url: str) -> float:
 
 
 def main() -> None:
+    global FOLLOWERS, FULL_FOLLOWERS
     client = backend.connect()
     embedded = backend.is_embedded(client)
+    if embedded:
+        FOLLOWERS, FULL_FOLLOWERS = EMBEDDED_FOLLOWERS, EMBEDDED_FULL
     space = backend.namespace(f"bench-timeline-{uuid.uuid4().hex[:12]}", client)
     try:
         timeline = Timeline(client, space.key("tl"), strategy="write")
