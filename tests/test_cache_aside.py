@@ -275,3 +275,13 @@ def test_threads_reading_and_writing_leave_no_stale_entry(redis, ns):
         if raw is not None:
             assert json.loads(raw)["v"] == store.get(key), f"product {key} cached stale"
         assert aside.get(key) == store.get(key)
+
+
+@pytest.mark.parametrize("garbage", ["not json", '{"x": 1}', "[1, 2]", '{"v": 5, "exp": "soon"}'])
+def test_a_corrupt_cache_entry_is_a_miss_that_heals(redis, ns, store, garbage):
+    """Something else wrote to our key: read through to the store and overwrite it, never fail forever."""
+    aside = CacheAside(redis, store, prefix=ns.prefix, clock=SimClock())
+    redis.set(aside.key(1), garbage)
+    assert aside.get(1) == product(101)
+    assert aside.get(1) == product(101)
+    assert (aside.misses, aside.hits) == (1, 1)

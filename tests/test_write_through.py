@@ -288,3 +288,13 @@ def test_a_put_that_cannot_be_cached_leaves_store_and_cache_unchanged(redis, ns,
     assert through.store.get(5) == product(1)
     assert json.loads(redis.get(through.key(5))) == product(1)
     assert 0 < redis.pttl(through.key(5)) <= 60_000
+
+
+@pytest.mark.parametrize("garbage", ["not json", "[1, 2]", '{"name": "x"}'])
+def test_a_corrupt_cache_entry_is_a_miss_that_heals(redis, ns, garbage):
+    through = WriteThrough(redis, ProductStore(), prefix=ns.prefix)
+    through.put(1, product(1))
+    redis.set(through.key(1), garbage)
+    assert through.get(1) == product(1)
+    assert through.get(1) == product(1)
+    assert json.loads(redis.get(through.key(1))) == product(1)

@@ -84,7 +84,7 @@ class CacheAside:
             snapshot.get(self.key(key))
             snapshot.get(self.generation_key(key))
             raw, generation = snapshot.execute()
-        entry = json.loads(raw) if raw is not None else None
+        entry = _entry(raw)
         if entry is not None and ("exp" not in entry or self._now() < entry["exp"]):
             if entry["v"] is None:
                 self.negative_hits += 1
@@ -133,6 +133,22 @@ class CacheAside:
 
     def _now(self) -> float:
         return self.clock.now() if self.clock is not None else time.time()
+
+
+def _entry(raw: str | bytes | None) -> dict[str, Any] | None:
+    """The cached entry, or None if there is none or it is not one this class wrote (a miss that
+    the next fill overwrites, rather than an error on every read until the TTL ends)."""
+    if raw is None:
+        return None
+    try:
+        entry = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or "v" not in entry:
+        return None
+    if "exp" in entry and not isinstance(entry["exp"], (int, float)):
+        return None
+    return entry
 
 
 def _text(value: str | bytes | None) -> str:

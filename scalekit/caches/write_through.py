@@ -26,7 +26,7 @@ from typing import Any
 import redis
 
 from scalekit.caches._ttl import FILL_IF_UNCHANGED, INVALIDATE, check_prefix, ttl_ms
-from scalekit.caches.store import ProductStore, check_key, encode_product
+from scalekit.caches.store import ProductStore, check_key, check_product, encode_product
 
 _PUBLISH = """
 local unchanged = redis.call('GET', KEYS[2]) == ARGV[1]
@@ -94,9 +94,12 @@ class WriteThrough:
     def get(self, key: int) -> dict[str, Any] | None:
         """Product ``key``: from Redis, or from the store (then cached) if Redis lacks it."""
         raw = self.cache.get(self.key(key))
-        if raw is not None:
+        cached = _product(raw)
+        if cached is not None:
             self.hits += 1
-            return json.loads(raw)
+            return cached
+        if raw is not None:  # not a product this class wrote: drop it, then read through
+            self._invalidate(keys=[self.key(key), self.generation_key(key)])
         self.misses += 1
         generation = self.cache.get(self.generation_key(key)) or ""
         value = self.store.get(key)
@@ -106,3 +109,15 @@ class WriteThrough:
                 args=[generation, encode_product(value), self._px],
             )
         return value
+
+
+def _product(raw: str | bytes | None) -> dict[str, Any] | None:
+    """The cached product, or None if there is none or the entry is not a product."""
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+        check_product(value)
+    except ValueError:
+        return None
+    return value
