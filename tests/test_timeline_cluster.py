@@ -78,3 +78,5 @@ def test_cluster_fan_out_reaches_every_follower(cluster):
     assert timeline.delivered(receipts[-1].post_id, range(3000)) == 3000
     assert [p.id for p in timeline.read(2999, limit=5)] == [r.post_id for r in receipts[::-1][:5]]
     assert max(client.zcard(timeline.home_key(u)) for u in range(0, 3000, 97)) <= 5 + timeline.trim_margin
+    assert timeline.follow(5000, 10**6) is True
+    assert [p.id for p in timeline.read(5000, limit=5)] == [r.post_id for r in receipts[::-1][:5]]
