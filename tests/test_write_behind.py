@@ -4,6 +4,7 @@ and recovery from a flusher killed mid-batch (in-process and as a real OS proces
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -702,3 +703,13 @@ def test_flusher_rides_out_a_redis_crash_and_appendonly_keeps_the_backlog(tmp_pa
     finally:
         server.kill()
         server.wait(timeout=10)
+
+
+@pytest.mark.parametrize("garbage", ["not json", "[1, 2]", '{"name": "x"}'])
+def test_a_corrupt_cached_item_is_a_miss_that_heals(wb, redis, garbage):
+    wb.put(1, product(1))
+    assert wb.flush() == 0
+    redis.set(wb.item_key(1), garbage)
+    assert wb.get(1) == product(1)
+    assert json.loads(redis.get(wb.item_key(1))) == product(1)
+    assert wb.get(1) == product(1)

@@ -163,7 +163,10 @@ class WriteBehind:
             payload = pending.partition(" ")[2]
             return json.loads(payload) if payload else None
         if raw is not None:
-            return json.loads(raw)
+            cached = _cached_product(raw)
+            if cached is not None:
+                return cached
+            self.cache.delete(self.item_key(key))  # not a product this class wrote: read through
         value = self.store.get(key)
         if value is not None:
             self._fill(
@@ -319,6 +322,15 @@ class WriteBehind:
                     f"the write to product {key} was NOT recorded: retry later or flush first"
                 )
             self.clock.sleep(min(0.05, remaining))
+
+
+def _cached_product(raw: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw)
+        encode_product(value)
+    except ValueError:
+        return None
+    return value
 
 
 def _parse(entry_id: str, fields: dict[str, str]) -> Change:
