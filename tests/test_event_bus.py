@@ -259,3 +259,12 @@ def test_delivery_counts_are_exact_for_a_consumer_holding_many_messages(redis, n
     bus.read("t", "g", "c1", count=30)
     assert bus.claim("t", "g", "c1", min_idle=0, count=7) == []
     assert [d.event["i"] for d in bus.dead_letters("t")] == list(range(30))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"), [({"min_idle": float("nan")}, "min_idle"), ({"count": 0}, "count")]
+)
+def test_claim_settings_are_checked(bus, options, message):
+    bus.subscribe("orders", "email")
+    with pytest.raises(ValueError, match=message):
+        bus.claim("orders", "email", "e1", **options)

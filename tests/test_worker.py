@@ -111,7 +111,7 @@ def test_an_ack_resent_after_a_dropped_connection_still_counts_as_done(queue):
 
 
 def test_bad_worker_settings(queue):
-    with pytest.raises(ValueError, match="poll must be > 0"):
+    with pytest.raises(ValueError, match="poll must be a finite number of seconds > 0"):
         Worker(queue, lambda job: None, poll=0)
     with pytest.raises(ValueError, match="handler must be callable"):
         Worker(queue, "not a function")
@@ -559,3 +559,28 @@ def test_worker_command_fails_clearly_when_redis_never_answers():
     assert result.returncode != 0
     assert "no Redis server answered at redis://" in result.stderr and "within 0.5 s" in result.stderr
     assert "secret" not in result.stderr
+
+
+def test_worker_threads_sharing_one_queue_run_each_job_once(redis, ns):
+    """Four Worker threads on one JobQueue object (wall clock, heartbeats on): every job is
+    acked once and, with no lease running out, run once."""
+    import threading
+
+    queue = JobQueue(redis, ns.prefix, lease=5)
+    ids = [queue.enqueue({"n": n}) for n in range(120)]
+    effects = counting_handler(redis, ns.key("effects"))
+    workers = [Worker(queue, effects, name=f"t{i}", heartbeat=1.0) for i in range(4)]
+    threads = [threading.Thread(target=w.run) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(w.counts["done"] for w in workers) == 120
+    assert redis.hgetall(ns.key("effects")) == {i: "1" for i in ids}
+    assert queue.stats()["acked"] == 120 and queue.pending() == 0
+
+
+@pytest.mark.parametrize("poll", [float("inf"), float("nan"), 0])
+def test_poll_must_be_a_finite_positive_number(queue, poll):
+    with pytest.raises(ValueError, match="poll must be a finite number of seconds > 0"):
+        Worker(queue, lambda job: None, poll=poll)

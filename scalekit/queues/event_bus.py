@@ -26,6 +26,7 @@ embedded fakeredis; a long-running consumer polls.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -162,8 +163,10 @@ class EventBus:
         Idle time is measured by the Redis server's clock, so keep ``min_idle`` well above
         the longest time a healthy consumer needs for one message.
         """
-        if min_idle < 0:
-            raise ValueError(f"min_idle must be >= 0 seconds, got {min_idle}")
+        if not (min_idle >= 0 and math.isfinite(min_idle)):
+            raise ValueError(f"min_idle must be a finite number of seconds >= 0, got {min_idle}")
+        if not (_whole(count) and count >= 1):
+            raise ValueError(f"count must be a whole number >= 1, got {count!r}")
         key, cursor, claimed = self.stream_key(topic), "0-0", []
         while True:
             reply = self.client.xautoclaim(

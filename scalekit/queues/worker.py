@@ -97,8 +97,8 @@ class Worker:
         reconnect_base: float = 0.05,
         reconnect_max: float = 2.0,
     ) -> None:
-        if not poll > 0:
-            raise ValueError(f"poll must be > 0 seconds, got {poll}")
+        if not (poll > 0 and math.isfinite(poll)):
+            raise ValueError(f"poll must be a finite number of seconds > 0, got {poll}")
         if not callable(handler):
             raise ValueError(f"handler must be callable with a Job, got {handler!r}")
         if heartbeat is True:
