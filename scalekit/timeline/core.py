@@ -338,7 +338,7 @@ class Timeline:
                     pipe.execute()
             return 2 * len(users), len(groups)
         args = [post_id, repr(float(ts)), self.capacity, self.trim_margin]
-        calls = [([self.home_key(user) for user in group], args) for group in groups]
+        calls = [([home + user for user in group], args) for home, group in self._home_prefixes(groups)]
         trips = dispatch(self.client, calls, self._fanout)
         return len(calls), trips
 
@@ -357,6 +357,12 @@ class Timeline:
             if int(count) < _CHUNK:
                 return pushed, calls
             cursor = f"({last}"
+
+    def _home_prefixes(self, groups: list[list[str]]) -> list[tuple[str, list[str]]]:
+        """Each group of users (all in one bucket) with the key prefix of that bucket's home timelines."""
+        if self.buckets == 1:
+            return [(f"{self.prefix}:home:", group) for group in groups]
+        return [(self.home_key(group[0])[: -len(group[0])], group) for group in groups]
 
     def delivered(self, post_id: str, users: Any) -> int:
         """How many of ``users`` have ``post_id`` in their home timeline."""
