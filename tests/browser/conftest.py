@@ -58,7 +58,7 @@ def page(browser, request):
     """A fresh browser page; on failure its last view is saved under build/browser/."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(60_000)
     yield page
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:

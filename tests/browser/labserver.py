@@ -46,6 +46,7 @@ class Lab:
     root: Path
     process: subprocess.Popen
     log: Path
+    originals: dict[str, str]
 
     def notebook_url(self, name: str) -> str:
         return f"{self.url}/lab/tree/notebooks/{name}?token={self.token}&reset"
@@ -117,7 +118,8 @@ def start_lab(workdir: Path, timeout: float = 90.0) -> Lab:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    lab = Lab(f"http://127.0.0.1:{port}", token, root, process, log)
+    originals = {path.name: path.read_text() for path in (root / "notebooks").glob("*.ipynb")}
+    lab = Lab(f"http://127.0.0.1:{port}", token, root, process, log, originals)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
