@@ -185,6 +185,10 @@ def build(output: Path = BUILD / "html", paths: list[Path] | None = None) -> lis
     """Write the edition into ``output``; return the pages written."""
     from playwright.sync_api import sync_playwright
 
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(
+            f"make html draws diagrams in Debian's chromium; none at {CHROMIUM}: apt-get install chromium"
+        )
     paths = paths or course.notebook_paths()
     js = fetch_js()
     output.mkdir(parents=True, exist_ok=True)
