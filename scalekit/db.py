@@ -44,7 +44,14 @@ INDEXES: dict[str, tuple[str, ...]] = {
 
 
 def connect(path: str | Path = ":memory:") -> sqlite3.Connection:
-    """Open a SQLite database (in memory by default) with rows addressable by column name."""
+    """Open a SQLite database (in memory by default) with rows addressable by column name.
+
+    Autocommit mode (each statement commits unless :func:`transaction` wraps it). The
+    connection may be handed to other threads, but not used by two at once: their
+    transactions would interleave on it, and one thread's ``COMMIT`` or ``ROLLBACK``
+    would end the other's. Guard a shared connection with a lock (as
+    ``scalekit.caches.ProductStore`` does) or open one per thread.
+    """
     connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     connection.row_factory = sqlite3.Row
     return connection
@@ -66,8 +73,15 @@ def transaction(connection: sqlite3.Connection, immediate: bool = False) -> Iter
 
     For autocommit connections (as :func:`connect` makes). ``immediate=True`` takes the
     write lock at ``BEGIN`` (``BEGIN IMMEDIATE``), so a block that reads and then writes
-    is never refused the lock half way through by another writer.
+    is never refused the lock half way through by another writer. Transactions do not
+    nest: calling this inside another one on the same connection is a ValueError and
+    leaves the outer transaction as it was.
     """
+    if connection.in_transaction:
+        raise ValueError(
+            "this connection is already inside a transaction: SQLite does not nest BEGIN "
+            "(use one transaction, or a SAVEPOINT); if threads share the connection, give them a lock"
+        )
     connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
     try:
         yield connection

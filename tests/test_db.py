@@ -163,3 +163,16 @@ def test_transaction_commits_or_rolls_back_as_one(tmp_path) -> None:
         other.execute(insert, (3, "c", "c@x"))
     other.close()
     assert len(db.query(connection, "SELECT id FROM users")) == 2
+
+
+def test_a_nested_transaction_is_a_clear_error_and_the_outer_one_survives() -> None:
+    connection = db.connect()
+    db.create_tables(connection, ["users"])
+    with db.transaction(connection):
+        connection.execute("INSERT INTO users (id, name, email) VALUES (1, 'a', 'a@x')")
+        with pytest.raises(ValueError, match="already inside a transaction"), db.transaction(connection):
+            pass
+        assert connection.in_transaction
+        connection.execute("INSERT INTO users (id, name, email) VALUES (2, 'b', 'b@x')")
+    assert not connection.in_transaction
+    assert [row["id"] for row in db.query(connection, "SELECT id FROM users ORDER BY id")] == [1, 2]
