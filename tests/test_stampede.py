@@ -224,3 +224,13 @@ def test_a_meaningless_retry_is_a_clear_error_not_a_spin(redis, ns, retry):
 def test_beta_must_be_finite(redis, beta):
     with pytest.raises(ValueError, match="beta"):
         HotCache(redis, beta=beta)
+
+
+@pytest.mark.parametrize("protection", ["none", "lock", "xfetch+lock"])
+@pytest.mark.parametrize("garbage", ["not json", "[1]", '{"v": 1}', '{"v": 1, "exp": "later", "delta": 0}'])
+def test_a_corrupt_entry_is_reloaded_and_overwritten(redis, ns, protection, garbage):
+    hot = HotCache(redis, prefix=ns.prefix, protection=protection, clock=SimClock(), seed=1)
+    redis.set(hot.key("k"), garbage)
+    assert hot.get("k", lambda key: "fresh") == "fresh"
+    assert hot.get("k", lambda key: "again") == "fresh"
+    assert hot.loads == 1

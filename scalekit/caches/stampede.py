@@ -125,8 +125,8 @@ class HotCache:
         raw = self.cache.get(self.key(key))
         now = self._now()
         locking = self.protection in ("lock", "xfetch+lock")
-        if raw is not None:
-            entry = json.loads(raw)
+        entry = _entry(raw)
+        if entry is not None:
             if now < entry["exp"]:
                 if not self.protection.startswith("xfetch") or not self._early(now, entry):
                     return Lookup("hit", entry["v"])
@@ -209,6 +209,22 @@ class HotCache:
 
     def _now(self) -> float:
         return self.clock.now() if self.clock is not None else time.time()
+
+
+def _entry(raw: str | bytes | None) -> dict[str, Any] | None:
+    """A cached entry as :meth:`HotCache.fill` wrote it, or None (absent, or not one of ours:
+    then it is treated as expired and the next fill overwrites it)."""
+    if raw is None:
+        return None
+    try:
+        entry = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or "v" not in entry:
+        return None
+    if not all(isinstance(entry.get(name), (int, float)) for name in ("exp", "delta")):
+        return None
+    return entry
 
 
 @dataclass
