@@ -14,7 +14,7 @@ All three return the same timeline: the newest posts of the reader's followees, 
 by ``(ts, post id)`` descending. Every call records how many home timelines it wrote,
 how many author lists it merged, and how many Redis commands and round trips it used.
 
-Home timelines are trimmed lazily: a push is one ZADD, and only a timeline that has
+Home timelines are trimmed lazily: a push is one ZADD and a size check, and only a timeline that has
 grown ``trim_margin`` past its ``capacity`` is cut back, so reads (never more than
 ``capacity`` posts) see exactly what an eagerly trimmed timeline would show. With
 ``buckets > 1`` home timelines carry bucket hash tags (see :mod:`scalekit.timeline.buckets`)
