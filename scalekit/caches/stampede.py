@@ -126,16 +126,15 @@ class HotCache:
         now = self._now()
         locking = self.protection in ("lock", "xfetch+lock")
         entry = _entry(raw)
-        if entry is not None:
-            if now < entry["exp"]:
-                if not self.protection.startswith("xfetch") or not self._early(now, entry):
-                    return Lookup("hit", entry["v"])
-                if not locking:
-                    return Lookup("load", entry["v"])
-                token = self._acquire(key)
-                if token is None or self._refreshed_since(key, raw):
-                    return self._give_back(key, token, Lookup("hit", entry["v"]))
-                return Lookup("load", entry["v"], token)
+        if entry is not None and now < entry["exp"]:
+            if not self.protection.startswith("xfetch") or not self._early(now, entry):
+                return Lookup("hit", entry["v"])
+            if not locking:
+                return Lookup("load", entry["v"])
+            token = self._acquire(key)
+            if token is None or self._refreshed_since(key, raw):
+                return self._give_back(key, token, Lookup("hit", entry["v"]))
+            return Lookup("load", entry["v"], token)
         if not locking:
             return Lookup("load")
         token = self._acquire(key)
