@@ -17,7 +17,8 @@ look at. The move is copy-then-ack, so a crash between the two can copy an event
 
 Durability: streams, groups and dead letters live in Redis memory. A server without
 persistence (``appendonly yes``, or RDB snapshots, which lose the last minutes) forgets
-every event and every group's position when it restarts.
+every event and every group's position when it restarts, and an evicting
+``maxmemory-policy`` may delete a stream to make room.
 
 Reads never block (``XREADGROUP`` without ``BLOCK``), so the same code runs on the
 embedded fakeredis; a long-running consumer polls.

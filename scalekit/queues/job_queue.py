@@ -22,6 +22,8 @@ the jobs enqueued since the last snapshot. Run it with ``appendonly yes``: with
 ``appendfsync everysec`` (the usual choice) a crash loses at most the last second or so of
 jobs; ``appendfsync always`` loses none, at the cost of a disk sync per write. Replicas
 do not replace this: their replication is asynchronous, so a failover can lose the last writes.
+And keep ``maxmemory-policy noeviction`` (the default): an evicting policy may delete a
+queue's keys to make room, silently dropping jobs.
 """
 
 from __future__ import annotations
