@@ -102,22 +102,39 @@ def test_hpa_build_it_explains_wrong_versions(func, says) -> None:
     assert verdict(feedback).startswith("Not yet") and says in verdict(feedback)
 
 
-def test_scale_out_utilisation() -> None:
-    assert ex.check_scale_out_utilisation(0.80 * 4 / 6)
-    assert ex.check_scale_out_utilisation(np.float64(0.5333))
-    assert "0.5333" not in verdict(ex.check_scale_out_utilisation(0.5333))
+def test_ramp_wait_matches_the_fluid_fifo_simulation() -> None:
+    """The closed form agrees with sim.fifo_wait on a trace: a burst, then capacity that ramps."""
+    from scalekit import sim
+
+    arrivals = np.r_[60_000.0, np.full(99, 1_000.0)]  # per second: a burst, then a steady stream
+    capacity = np.r_[np.full(30, 1_000.0), np.full(70, 3_000.0)]
+    simulated = sim.fifo_wait(arrivals, capacity, step=1.0, at=np.array([1.0]))[0]
+    # at t = 1 s, 59,000 requests are ahead; the new servers join 29 s later
+    assert math.isclose(ex.ramp_wait(59_000, 1_000, 29, 3_000), simulated, rel_tol=1e-9)
+    assert ex.ramp_wait(10_000, 1_000, 30, 3_000) == 10.0  # done before anyone joins
+
+
+def test_ramp_wait() -> None:
+    right = ex.ramp_wait(**{k: ex.RAMP[k] for k in ("backlog", "now", "joins_at", "later")})
+    assert ex.check_ramp_wait(right)
+    assert ex.check_ramp_wait(np.float64(right))
+    assert f"{right:g}" not in verdict(ex.check_ramp_wait(right))
     for wrong, says in [
-        (53.3, "fraction"),
-        (1.2, "multiplied by 6/4"),
-        (0.6, "fixed amount"),
-        (0.4, "fixed amount"),
-        (0.7, "too high"),
-        ("half", "number"),
+        (right / 60, "minutes"),
+        (60, "divides the backlog by the capacity of the moment"),
+        (20, "new servers working from the start"),
+        (30, "the queue ahead of the request is not empty yet"),
+        (45, "arrive after this one queue behind it"),
+        (50, "arrive after this one queue behind it"),
+        (right - 5, "too short"),
+        (right + 7, "too long"),
+        ("soon", "number of seconds"),
         (True, "number"),
+        (-1, ">= 0"),
         (math.nan, "finite"),
         (..., "replace the `...`"),
     ]:
-        feedback = ex.check_scale_out_utilisation(wrong)
+        feedback = ex.check_ramp_wait(wrong)
         assert not feedback and says in verdict(feedback), (wrong, feedback)
 
 

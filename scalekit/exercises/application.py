@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from scalekit.autoscale import desired_replicas, rescaled_utilisation
+from scalekit.autoscale import desired_replicas
 from scalekit.exercises.feedback import Feedback, correct, not_answered, wrong
 
 SESSION_DESIGNS: dict[str, str] = {
@@ -52,33 +52,89 @@ def _outside(value: float) -> Feedback | None:
     return None
 
 
-def check_scale_out_utilisation(answer: object) -> Feedback:
-    """CPU (a fraction) after 4 servers at 80 % scale out by 2, with the same load."""
+RAMP = {"backlog": 60_000, "now": 1_000.0, "joins_at": 30.0, "later": 3_000.0, "arrivals": 1_000.0}
+
+
+def ramp_wait(backlog: float, now: float, joins_at: float, later: float) -> float:
+    """Seconds a request that joins a FIFO queue behind ``backlog`` waits while capacity ramps.
+
+    The servers in service complete ``now`` requests per second until ``joins_at``
+    seconds, then ``later`` per second. Requests that arrive afterwards queue behind
+    it, so they do not count.
+    """
+    done_before = now * joins_at
+    if backlog <= done_before:
+        return backlog / now
+    return joins_at + (backlog - done_before) / later
+
+
+def check_ramp_wait(answer: object) -> Feedback:
+    """Wait of a request that arrives behind a backlog while booted servers are about to join."""
     missing = not_answered(answer)
     if missing is not None:
         return missing
-    value = _fraction(answer)
+    value = _number(answer)
     if isinstance(value, Feedback):
         return value
-    expected = rescaled_utilisation(0.80, 4, 6)
-    if math.isclose(value, 0.80 * 6 / 4, rel_tol=0.01):
-        return wrong(
-            "you multiplied by 6/4: more servers means each one does less, so divide by the new count."
-        )
-    outside = _outside(value)
-    if outside is not None:
-        return outside
-    if math.isclose(value, expected, rel_tol=0.01):
-        return correct(
-            "the same busy work is now shared by more servers, so each one is busy less of the time."
-        )
-    if math.isclose(value, 0.80 - 2 * 0.10, rel_tol=0.01) or math.isclose(value, 0.8 / 2, rel_tol=0.01):
-        return wrong("CPU does not drop by a fixed amount per server: the busy work 4 × 0.80 is shared by 6.")
-    direction = "high" if value > expected else "low"
-    return wrong(
-        f"{value:.4g} is too {direction}. The load is the same, so the busy work "
-        "4 × 0.80 is now spread over 6 servers."
+    backlog, now, joins_at, later, arrivals = (
+        RAMP[k] for k in ("backlog", "now", "joins_at", "later", "arrivals")
     )
+    expected = ramp_wait(backlog, now, joins_at, later)
+
+    def near(x: float) -> bool:
+        return math.isclose(value, x, rel_tol=0.01)
+
+    if near(expected):
+        return correct(
+            "first come, first served: only the work ahead of the request counts, done at the capacity "
+            "of each moment, slow until the new servers join and fast after."
+        )
+    if near(expected / 60):
+        return wrong("that looks like minutes: the question asks for seconds.")
+    if near(backlog / now):
+        return wrong(
+            "that divides the backlog by the capacity of the moment: the size of the backlog, not the wait. "
+            f"After {joins_at:g} s the new servers drain what is left {later / now:g} times faster."
+        )
+    if near(backlog / later):
+        return wrong(
+            f"that has the new servers working from the start; for the first {joins_at:g} s only the "
+            "servers in service now work through the queue."
+        )
+    if near(joins_at):
+        return wrong(
+            f"at {joins_at:g} s the new servers join, but the queue ahead of the request is not empty yet: "
+            "how much of it is left then, and how long does the larger group take to finish it?"
+        )
+    with_arrivals = {
+        backlog / (later - arrivals),
+        joins_at + (backlog - now * joins_at) / (later - arrivals),
+        (backlog + arrivals * joins_at) / later,
+        joins_at + (backlog + arrivals * joins_at - now * joins_at) / later,
+    }
+    if any(near(x) for x in with_arrivals):
+        return wrong(
+            "requests that arrive after this one queue behind it (first come, first served), so they "
+            "do not delay it: count only the backlog ahead of it."
+        )
+    direction = "long" if value > expected else "short"
+    return wrong(
+        f"{value:g} s is too {direction}. Work through the backlog in two parts: what the current "
+        f"servers finish in the first {joins_at:g} s, then the rest at the larger capacity."
+    )
+
+
+def _number(answer: object) -> float | Feedback:
+    """The answer as a finite float, or the feedback that explains why it is not one."""
+    if isinstance(answer, bool):
+        return wrong(f"give a number, not {answer!r}.")
+    try:
+        value = float(answer)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return wrong(f"give a number of seconds, got {type(answer).__name__} {answer!r}.")
+    if not math.isfinite(value) or value < 0:
+        return wrong(f"a wait is a finite number of seconds >= 0, got {value:g}.")
+    return value
 
 
 def check_sticky_loss(answer: object, servers: int = 5) -> Feedback:
