@@ -48,6 +48,13 @@ def right_on_first_layout_only(key, nodes, vnodes=16):
     return ring(key, nodes, vnodes) if len(nodes) == 3 else nodes[0]
 
 
+def wrap_to_first_node(key, nodes, vnodes=16):
+    """Past the last point it goes to nodes[0], not to the owner of the smallest point."""
+    placed = points(nodes, vnodes)
+    index = bisect_right([p for p, _, _ in placed], stable_hash(key))
+    return placed[index][2] if index < len(placed) else nodes[0]
+
+
 def stub(key, nodes, vnodes=16): ...
 
 
@@ -65,6 +72,7 @@ def test_ring_build_it_accepts_a_ring() -> None:
     [
         (modulo, "hash(key) % n"),
         (no_wrap, "wrap around"),
+        (wrap_to_first_node, "wraps around to the owner of the smallest point"),
         (one_point, "Place every node at 16 points"),
         (point_before, "point before the key"),
         (python_hash, "returned"),

@@ -139,9 +139,15 @@ def check_node_for(func: Callable[..., object], seed: int = 2026) -> Feedback:
                 return wrong(f"{call} returned {got!r}: the function body is not finished yet.")
             expected = ring.node_for(key)
             if got != expected:
+                last_point = max(stable_hash(f"{node}#{i}") for node in nodes for i in range(vnodes))
+                hint = (
+                    "Its hash is past the last point, so it wraps around to the owner of the smallest point."
+                    if stable_hash(key) >= last_point
+                    else _ring_hint(func, nodes, vnodes, keys)
+                )
                 return wrong(
                     f"{call} returned {got!r}, but the first point clockwise from the key's hash "
-                    f"belongs to {expected!r}. {_ring_hint(func, nodes, vnodes, keys)}"
+                    f"belongs to {expected!r}. {hint}"
                 )
     before, after = ["db-0", "db-1", "db-2", "db-3"], ["db-0", "db-1", "db-2", "db-3", "db-4"]
     keys = _ring_keys(rng, 600)
