@@ -298,3 +298,95 @@ def test_a_corrupt_cache_entry_is_a_miss_that_heals(redis, ns, garbage):
     assert through.get(1) == product(1)
     assert through.get(1) == product(1)
     assert json.loads(redis.get(through.key(1))) == product(1)
+
+
+class Killed(BaseException):
+    """Stands in for SIGKILL: nothing in the writer runs after it."""
+
+
+class DiesAfterCommit(ProductStore):
+    """A store whose writer process dies right after the database committed, before Redis hears of it."""
+
+    die = False
+
+    def put(self, key: int, value: dict) -> None:
+        super().put(key, value)
+        if self.die:
+            raise Killed
+
+    def delete(self, key: int) -> None:
+        super().delete(key)
+        if self.die:
+            raise Killed
+
+
+@pytest.mark.parametrize("write", ["put", "delete"])
+def test_writer_killed_between_the_store_and_redis_leaves_a_stale_entry_for_at_most_the_lease(
+    redis, ns, write
+):
+    """With ttl=None the old cached value used to outlive such a crash forever."""
+    store = DiesAfterCommit()
+    through = WriteThrough(redis, store, prefix=ns.prefix, write_lease=0.3)
+    through.put(1, product(1))
+    store.die = True
+    with pytest.raises(Killed):
+        if write == "put":
+            through.put(1, product(9))
+        else:
+            through.delete(1)
+    store.die = False
+    assert 0 < redis.pttl(through.key(1)) <= 300
+    assert through.get(1) in (product(1), store.get(1))  # the old value only inside the lease
+    time.sleep(0.4)
+    assert through.get(1) == store.get(1)
+    assert through.get(1) == store.get(1)
+
+
+def test_no_fill_while_a_write_is_in_flight(redis, ns):
+    """A reader that misses after a writer began, reads the old row before the writer's commit and
+    fills after it: if the writer then dies before publishing, nothing would ever correct the entry."""
+
+    class ReaderSlipsIn(DiesAfterCommit):
+        before_put = None
+
+        def put(self, key: int, value: dict) -> None:
+            hook, self.before_put = self.before_put, None
+            if hook is not None:
+                hook()
+            super().put(key, value)
+
+    store = ReaderSlipsIn()
+    store.put(1, product(1))
+    through = WriteThrough(redis, store, prefix=ns.prefix, write_lease=0.3)
+    reader_saw = []
+    store.before_put = lambda: reader_saw.append(through.get(1))
+    store.die = True
+    with pytest.raises(Killed):
+        through.put(1, product(2))
+    store.die = False
+    assert reader_saw == [product(1)]
+    assert redis.get(through.key(1)) is None
+    time.sleep(0.4)
+    assert through.get(1) == product(2) and redis.get(through.key(1)) is not None
+
+
+def test_a_failed_store_write_gives_the_lease_back_at_once(redis, ns):
+    through = WriteThrough(redis, ProductStore(), prefix=ns.prefix)
+    through.put(1, product(1))
+    assert redis.exists(through.lease_key(1)) == 0
+    through.store.down = True
+    with pytest.raises(StoreUnavailable):
+        through.put(1, product(2))
+    with pytest.raises(StoreUnavailable):
+        through.delete(1)
+    through.store.down = False
+    assert redis.exists(through.lease_key(1)) == 0
+    assert json.loads(redis.get(through.key(1))) == product(1)
+    redis.delete(through.key(1))
+    assert through.get(1) == product(1) and redis.get(through.key(1)) is not None
+
+
+def test_bad_write_lease_is_a_clear_error(redis, ns):
+    for lease in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="write_lease"):
+            WriteThrough(redis, ProductStore(), prefix=ns.prefix, write_lease=lease)

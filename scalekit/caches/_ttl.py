@@ -65,9 +65,11 @@ def check_prefix(client: redis.Redis, prefix: str, what: str) -> str:
 # ARGV[3] is the TTL in milliseconds (0 = no expiry). SET NX never overwrites a newer fill,
 # unless ARGV[4] is '1': then the entry is replaced (an unchanged generation means no write
 # happened since the read, so the value read is current; cache-aside uses this to refill
-# an entry that expired on a simulated clock but is still in Redis).
+# an entry that expired on a simulated clock but is still in Redis). An optional KEYS[3] is a
+# write lease: while it exists a writer is between the store and Redis, and nothing is filled.
 FILL_IF_UNCHANGED = """
 if (redis.call('GET', KEYS[2]) or '') ~= ARGV[1] then return 0 end
+if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 local nx = ARGV[4] ~= '1'
 if tonumber(ARGV[3]) > 0 then
   if nx then return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3], 'NX') and 1 or 0 end
