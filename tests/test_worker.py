@@ -584,3 +584,37 @@ def test_worker_threads_sharing_one_queue_run_each_job_once(redis, ns):
 def test_poll_must_be_a_finite_positive_number(queue, poll):
     with pytest.raises(ValueError, match="poll must be a finite number of seconds > 0"):
         Worker(queue, lambda job: None, poll=poll)
+
+
+def test_a_hung_worker_process_lets_go_after_max_runtime(redis_url, tmp_path):
+    """A worker process whose handler hangs keeps its lease alive with heartbeats only until
+    --max-runtime; then another worker reaps the job and finishes it."""
+    client = backend.connect(redis_url)
+    space = backend.namespace(f"test-hang-{uuid.uuid4().hex[:12]}", client)
+    started: list[subprocess.Popen] = []
+    try:
+        queue = JobQueue(client, space.prefix, lease=0.5)
+        queue.enqueue({"video": 1})
+        flag = tmp_path / "hung.flag"
+        hung = _worker_process(
+            started,
+            redis_url,
+            space.prefix,
+            *("--lease", "0.5", "--crash-on-job", "1", "--flag", str(flag), "--max-runtime", "1.5"),
+            "--idempotent",
+        )
+        deadline = time.monotonic() + 30
+        while not flag.exists():
+            assert hung.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(1.0)
+        assert queue.reap() == ([], []), "still renewed while within max_runtime"
+        successor = _worker_process(started, redis_url, space.prefix, "--lease", "0.5", "--idempotent")
+        _, err = successor.communicate(timeout=60)
+        assert successor.returncode == 0, err
+        assert queue.info("1")["status"] == "done" and queue.stats()["reaped"] == 1
+        assert client.hgetall(f"{space.prefix}:effects") == {"1": "1"}
+    finally:
+        _kill_all(started)
+        space.clear()
+        client.close()

@@ -257,6 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idempotent", action="store_true", help="the default handler counts each job once")
     parser.add_argument("--job-seconds", type=float, default=0.0, help="the default handler's work time")
     parser.add_argument(
+        "--heartbeat", type=float, default=None, help="seconds between lease renewals (default: lease / 3)"
+    )
+    parser.add_argument(
+        "--max-runtime", type=float, default=None, help="stop renewing a job's lease after this many seconds"
+    )
+    parser.add_argument(
         "--connect-timeout", type=float, default=30.0, help="seconds to wait for Redis at start-up"
     )
     parser.add_argument("--crash-on-job", type=int, default=None, help="test hook: hang in the Nth job")
@@ -288,7 +294,14 @@ def main(argv: list[str] | None = None) -> int:
             handler = _slowed(handler, options.job_seconds)
     if options.crash_on_job is not None:
         handler = _hang_on(handler, options.crash_on_job, options.flag)
-    worker = Worker(queue, handler, name=options.name, poll=min(0.2, options.lease / 4))
+    worker = Worker(
+        queue,
+        handler,
+        name=options.name,
+        poll=min(0.2, options.lease / 4),
+        heartbeat=True if options.heartbeat is None else options.heartbeat,
+        max_runtime=options.max_runtime,
+    )
     handled = worker.run(options.max_jobs, forever=options.forever)
     print(f"handled {handled} jobs: {worker.counts['done']} done, {worker.counts['retry']} retried")
     return 0
