@@ -124,3 +124,15 @@ def test_sample_users_accepts_numpy_integers() -> None:
     assert vp.sample_users(np.int64(2), seed=1, picture_bytes=np.int64(4)) == vp.sample_users(
         2, seed=1, picture_bytes=4
     )
+
+
+def test_a_row_missing_a_column_is_refused_before_anything_is_written() -> None:
+    from scalekit import db
+    from scalekit.routers import partitioning
+
+    wide = db.connect()
+    partitioning.create_wide(wide)
+    good = partitioning.sample_users(2, seed=1)
+    with pytest.raises(ValueError, match=r"user 1 needs every column.*'name'"):
+        partitioning.insert_wide(wide, [good[0], {"id": 99}])
+    assert wide.execute("SELECT count(*) FROM users").fetchone()[0] == 0

@@ -115,6 +115,14 @@ def sample_users(
 
 def insert_wide(connection: sqlite3.Connection, users: list[dict[str, Any]]) -> int:
     """Insert ``users`` into the wide table in one transaction; return the row count."""
+    users = list(users)
+    for index, user in enumerate(users):
+        missing = [column for column in WIDE_COLUMNS if not isinstance(user, dict) or column not in user]
+        if missing:
+            raise ValueError(
+                f"user {index} needs every column of the wide table; missing {missing} "
+                "(sample_users makes complete rows)"
+            )
     placeholders = ", ".join(f":{column}" for column in WIDE_COLUMNS)
     with db.transaction(connection):
         connection.executemany(
