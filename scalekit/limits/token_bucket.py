@@ -12,7 +12,17 @@ import math
 import redis
 
 from scalekit.clock import Clock
-from scalekit.limits.base import EPSILON, Decision, RedisLimiter, check_cost, check_positive
+from scalekit.limits.base import (
+    EPSILON,
+    Decision,
+    RedisLimiter,
+    check_cost,
+    check_positive,
+    check_span,
+    first_passing,
+)
+
+_ADVICE = "use a larger rate or a smaller burst"
 
 _SCRIPT = f"""
 local now, rate, burst, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -39,7 +49,7 @@ end
 if allowed then
   return text
 end
-return '-' .. text
+return '-' .. text .. ' ' .. stamp
 """
 
 
@@ -49,12 +59,13 @@ class TokenBucketModel:
     def __init__(self, rate: float, burst: float) -> None:
         self.rate = check_positive("rate", rate)
         self.burst = check_positive("burst", burst)
+        check_span("refilling the bucket (burst / rate)", self.burst / self.rate, _ADVICE)
         self.tokens = self.burst
         self.ts: float | None = None
 
     def check(self, now: float, cost: int = 1) -> Decision:
         """Refill for the time since the last check, then take ``cost`` tokens if there are enough."""
-        check_cost(cost, self.burst, "bucket size")
+        cost = check_cost(cost, self.burst, "bucket size")
         now = float(now)
         if self.ts is None:
             self.ts = now
@@ -64,7 +75,22 @@ class TokenBucketModel:
         if self.tokens + EPSILON >= cost:
             self.tokens = max(0.0, self.tokens - cost)
             return Decision(True, 0.0, math.floor(self.tokens + EPSILON))
-        return Decision(False, (cost - self.tokens) / self.rate, math.floor(self.tokens + EPSILON))
+        wait = refill_wait(self.tokens, self.ts, now, self.rate, self.burst, cost)
+        return Decision(False, wait, math.floor(self.tokens + EPSILON))
+
+
+def refill_wait(tokens: float, stamp: float, now: float, rate: float, burst: float, cost: int) -> float:
+    """Seconds from ``now`` until a bucket holding ``tokens`` at time ``stamp`` holds ``cost``.
+
+    ``stamp`` may lie ahead of ``now`` (another server's clock ran ahead): the bucket
+    refills only from ``stamp`` on. The check is the script's own arithmetic, so a
+    client that waits exactly this long passes.
+    """
+
+    def passes(at: float) -> bool:
+        return at > stamp and min(burst, tokens + (at - stamp) * rate) + EPSILON >= cost
+
+    return first_passing(now, max(0.0, stamp - now) + (cost - tokens) / rate, passes)
 
 
 class TokenBucket(RedisLimiter):
@@ -89,16 +115,19 @@ class TokenBucket(RedisLimiter):
     ) -> None:
         self.rate = check_positive("rate", rate)
         self.burst = check_positive("burst", burst)
+        check_span("refilling the bucket (burst / rate)", self.burst / self.rate, _ADVICE)
         super().__init__(client, prefix, clock=clock, idle_ttl=idle_ttl)
         self._args = (repr(self.rate), repr(self.burst))
         self._ttl_ms = math.ceil(self.burst / self.rate * 1000) + self.idle_ms
 
     def check(self, who: str, cost: int = 1) -> Decision:
         """Take ``cost`` tokens from ``who``'s bucket now, if it holds them."""
-        check_cost(cost, self.burst, "bucket size")
-        now = float(self.clock.now())
+        cost = check_cost(cost, self.burst, "bucket size")
+        now = self.now()
         reply = self._call([self.key(who)], [repr(now), *self._args, cost, self._ttl_ms])
         if reply[0] != "-":
             return Decision(True, 0.0, math.floor(float(reply) + EPSILON))
-        tokens = float(reply[1:])
-        return Decision(False, (cost - tokens) / self.rate, math.floor(tokens + EPSILON))
+        text, stamp = reply[1:].split(" ")
+        tokens = float(text)
+        wait = refill_wait(tokens, float(stamp), now, self.rate, self.burst, cost)
+        return Decision(False, wait, math.floor(tokens + EPSILON))
