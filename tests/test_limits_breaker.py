@@ -142,3 +142,46 @@ def test_pool_refuses_a_breaker_on_real_time():
             patience=1.0,
             breaker=CircuitBreaker(RealClock()),
         )
+
+
+def test_in_half_open_a_late_answer_to_an_old_call_is_not_a_probe():
+    clock, breaker = _breaker()
+    for _ in range(4):
+        assert breaker.allow()
+    for _ in range(3):
+        breaker.record(False)
+    clock.advance(10)
+    assert breaker.state == HALF_OPEN
+    breaker.record(True)
+    assert breaker.state == HALF_OPEN, "the fourth call started while closed; no probe has answered"
+    assert breaker.allow() and not breaker.allow()
+    breaker.record(True)
+    assert breaker.state == CLOSED
+
+
+def test_a_probe_that_never_reports_counts_as_failed_after_reset_timeout():
+    clock, breaker = _breaker()
+    for _ in range(3):
+        breaker.record(False)
+    clock.advance(10)
+    assert breaker.allow(), "the probe goes out, and its caller never reports"
+    clock.advance(9.9)
+    assert breaker.state == HALF_OPEN and not breaker.allow()
+    clock.advance(0.1)
+    assert breaker.state == OPEN
+    clock.advance(10)
+    assert breaker.allow(), "a new probe may go"
+    breaker.record(True)
+    assert breaker.state == CLOSED
+    assert [t.after for t in breaker.transitions] == [OPEN, HALF_OPEN, OPEN, HALF_OPEN, CLOSED]
+
+
+def test_a_clock_that_steps_back_keeps_the_circuit_open_no_shorter():
+    clock, breaker = _breaker()
+    clock.advance(100)
+    for _ in range(3):
+        breaker.record(False)
+    clock._now = 95.0  # a wall clock stepped back by NTP
+    assert breaker.state == OPEN and not breaker.allow()
+    clock.advance_to(110.0)
+    assert breaker.state == HALF_OPEN

@@ -4,7 +4,10 @@
 circuit. **Open**: calls fail at once, without waiting on the dependency, for
 ``reset_timeout`` seconds. **Half-open**: up to ``probes`` trial calls go through; if
 they all succeed the circuit closes, if one fails it opens again for another
-``reset_timeout``.
+``reset_timeout``. A probe that has not reported within ``reset_timeout`` counts as
+failed (Resilience4j's ``maxWaitDurationInHalfOpenState``), so a probe whose caller
+crashed cannot hold the circuit half-open for ever. In half-open only probe results
+count: a late answer to a call made while the circuit was closed is ignored.
 """
 
 from __future__ import annotations
@@ -44,15 +47,24 @@ class CircuitBreaker:
         self._state = CLOSED
         self._failures = 0
         self._opened_at = 0.0
+        self._half_opened_at = 0.0
         self._probes_out = 0
         self._probes_ok = 0
 
     @property
     def state(self) -> str:
         """``"closed"``, ``"open"`` or ``"half-open"`` at the clock's current time."""
-        if self._state == OPEN and self.clock.now() >= self._opened_at + self.reset_timeout:
+        now = self.clock.now()
+        if self._state == OPEN and now >= self._opened_at + self.reset_timeout:
             self._move(HALF_OPEN)
+            self._half_opened_at = now
             self._probes_out = self._probes_ok = 0
+        elif (
+            self._state == HALF_OPEN
+            and self._probes_out > self._probes_ok
+            and now >= self._half_opened_at + self.reset_timeout
+        ):
+            self._open()
         return self._state
 
     def allow(self) -> bool:
@@ -72,7 +84,7 @@ class CircuitBreaker:
             self._failures = 0 if success else self._failures + 1
             if self._failures >= self.failure_threshold:
                 self._open()
-        elif state == HALF_OPEN:
+        elif state == HALF_OPEN and self._probes_out > self._probes_ok:
             if not success:
                 self._open()
             else:
