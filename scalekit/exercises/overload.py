@@ -53,7 +53,12 @@ def check_token_bucket(bucket_class: object) -> Feedback:
             except Exception as exc:
                 return wrong(f"`allow({now})` raised {type(exc).__name__}: {exc}.")
             if verdict is None or verdict is Ellipsis:
-                return wrong("`allow` returned None: finish the stub so it returns True or False.")
+                if checked == 0:
+                    return wrong("`allow` returned None: finish the stub so it returns True or False.")
+                return wrong(
+                    f"`allow({now})` returned None (request {number} with rate {rate:g}/s and burst "
+                    f"{burst}): every path through `allow` must return True or False."
+                )
             if not isinstance(verdict, (bool, np.bool_)):
                 return wrong(
                     f"`allow` should return True or False, got {type(verdict).__name__} {verdict!r}."
