@@ -23,6 +23,9 @@ _PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
 # Query parameters whose values are credentials (password=, username=, ssl_password=, ...).
 _SECRET_PARAMETER = re.compile(r"pass|user|secret|token|auth|credential", re.IGNORECASE)
 _QUERY_PAIR = re.compile(r"(?P<name>[^=&;#?]+)=(?P<value>[^&;#]*)")
+# "redis://", "unix:///", and the mistyped "redis:/" or "redis:" that must be redacted too.
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/*")
+_SCHEMES = ("redis", "rediss", "unix")
 _embedded_lock = threading.Lock()
 _embedded_server: fakeredis.FakeServer | None = None
 
@@ -48,6 +51,12 @@ def connect(url: str | None = None, *, decode_responses: bool = True) -> redis.R
         raise ValueError(f"a Redis URL is a str such as redis://127.0.0.1:6379/0, got {type(url).__name__}")
     shown = redact(url)
     hidden = _secrets(url)
+    scheme = url.partition("://")[0] if "://" in url else ""
+    if scheme not in _SCHEMES:
+        raise ValueError(
+            f"{shown!r} is not a Redis URL: it must start with redis://, rediss:// (TLS) or unix:// "
+            f"(a socket), for example redis://127.0.0.1:6379/0, or unset {ENV_VAR} to use the embedded Redis."
+        )
     database = _database(url)
     if database is not None and not database.isdigit():
         raise ValueError(
@@ -67,6 +76,14 @@ def connect(url: str | None = None, *, decode_responses: bool = True) -> redis.R
         ) from None
     try:
         client.ping()
+    except (
+        TypeError
+    ) as exc:  # an option redis-py does not know for this scheme, e.g. ssl_password on redis://
+        client.close()
+        raise ValueError(
+            f"{shown!r} has an option Redis does not take here ({_scrub(str(exc), hidden)}). "
+            f"Remove it, or use rediss:// for the TLS options."
+        ) from None
     except (redis.AuthenticationError, redis.ResponseError) as exc:
         client.close()
         raise RedisUnavailable(
@@ -109,18 +126,33 @@ def redact(url: str) -> str:
     That is the password in ``user:password@`` (a user name without a password may be
     a password written in the wrong place, so it is hidden too) and the value of any
     query parameter that names a credential (``?password=``, ``?username=``,
-    ``?ssl_password=`` ...). The host, port and database stay, to help spot a typo.
+    ``?ssl_password=`` ...). A mistyped URL is redacted too (``user:pw@host`` without a
+    scheme, ``redis:/user:pw@host`` with one slash). The host, port and database stay,
+    to help spot a typo.
     """
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return _redact_query(url)
-    cut = min((i for i in (rest.find("?"), rest.find("#")) if i != -1), default=len(rest))
-    location, tail = rest[:cut], rest[cut:]
-    if "@" in location:  # redis://user:password@host/0 and unix://user:password@/path.sock
-        userinfo, where = location.rsplit("@", 1)
-        user, colon, _ = userinfo.partition(":")
-        location = f"{user}:***@{where}" if colon else f"***@{where}"
-    return f"{scheme}://{location}{_redact_query(tail)}"
+    scheme, userinfo, where, tail = _split(url)
+    if userinfo is None:
+        return f"{scheme}{where}{_redact_query(tail)}"
+    user, colon, _ = userinfo.partition(":")
+    shown = f"{user}:***" if colon else "***"
+    return f"{scheme}{shown}@{where}{_redact_query(tail)}"
+
+
+def _split(url: str) -> tuple[str, str | None, str, str]:
+    """``url`` as (scheme with its slashes, user info or None, the rest of the location, query and fragment).
+
+    Lenient on purpose: it must find the credentials in URLs that are not valid, since
+    those are the ones that end up in error messages.
+    """
+    cut = min((i for i in (url.find("?"), url.find("#")) if i != -1), default=len(url))
+    location, tail = url[:cut], url[cut:]
+    scheme = _SCHEME.match(location)
+    start = scheme.end() if scheme else 0
+    head, rest = location[:start], location[start:]
+    if "@" not in rest:
+        return head, None, rest, tail
+    userinfo, where = rest.rsplit("@", 1)
+    return head, userinfo, where, tail
 
 
 def _redact_query(text: str) -> str:
@@ -143,12 +175,10 @@ def _secrets(url: str) -> list[str]:
     message would hide more than it protects.
     """
     found: list[str] = []
-    location = url.partition("://")[2]
-    location = location[: min((i for i in (location.find("?"), location.find("#")) if i != -1), default=None)]
-    if "@" in location:
-        userinfo = location.rsplit("@", 1)[0]
-        found.append(userinfo.partition(":")[2] if ":" in userinfo else userinfo)
-    query = url.partition("?")[2].partition("#")[0]
+    _, userinfo, _, tail = _split(url)
+    if userinfo is not None:
+        found += [userinfo, userinfo.partition(":")[2] if ":" in userinfo else userinfo]
+    query = tail.partition("?")[2].partition("#")[0]
     found += [pair["value"] for pair in _QUERY_PAIR.finditer(query) if _SECRET_PARAMETER.search(pair["name"])]
     found += [unquote(value) for value in found]
     return sorted({value for value in found if len(value) >= 4}, key=len, reverse=True)

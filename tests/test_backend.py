@@ -139,10 +139,28 @@ def test_every_credential_form_is_redacted_in_errors(template):
         f"redis://u:{SECRET}@[::1:6379/0",
         f"http://u:{SECRET}@127.0.0.1:6379/0",
         f"redis://127.0.0.1:6379/0?db=x&password={SECRET}",
+        f"learner:{SECRET}@127.0.0.1:6379",
+        f"{SECRET}@127.0.0.1:6379/0",
+        f"redis:/learner:{SECRET}@127.0.0.1:6379/0",
+        f"redis:learner:{SECRET}@127.0.0.1:6379/0",
+        f"REDIS://learner:{SECRET}@127.0.0.1:6379/0",
+        f"127.0.0.1:6379/0?password={SECRET}",
     ],
 )
 def test_malformed_urls_with_credentials_are_redacted_too(url):
     with pytest.raises(ValueError) as error:
+        backend.connect(url)
+    assert SECRET not in str(error.value)
+
+
+def test_a_url_without_a_redis_scheme_says_which_schemes_work():
+    with pytest.raises(ValueError, match=r"must start with redis://, rediss:// \(TLS\) or unix://"):
+        backend.connect("127.0.0.1:6379")
+
+
+def test_an_option_redis_py_does_not_take_is_a_clear_error_without_the_secret():
+    url = f"redis://127.0.0.1:{_free_port()}/0?ssl_password={SECRET}"
+    with pytest.raises(ValueError, match="has an option Redis does not take here") as error:
         backend.connect(url)
     assert SECRET not in str(error.value)
 
