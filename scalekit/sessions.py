@@ -36,6 +36,7 @@ from scalekit.clock import Clock, WallClock
 
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,128}")
 _BACKSTOP_MARGIN = 3600.0
+_MAX_TTL = 1e9
 
 # A session is a hash: data (JSON), expires (sliding deadline), created (start of its life).
 # ARGV[1] is now, ARGV[2] max_age; it is live while now < expires and now < created + max_age.
@@ -115,6 +116,11 @@ class SessionStore:
             raise ValueError(f"prefix must be a non-empty string, got {prefix!r}")
         if isinstance(ttl, bool) or not (isinstance(ttl, (int, float)) and math.isfinite(ttl) and ttl > 0):
             raise ValueError(f"ttl must be a positive number of seconds, got {ttl!r}")
+        if ttl > _MAX_TTL:
+            raise ValueError(
+                f"ttl must be at most {_MAX_TTL:.0e} seconds (about 31 years: Redis cannot expire "
+                f"a key later), got {ttl!r}"
+            )
         if isinstance(max_age, bool) or not (
             isinstance(max_age, (int, float)) and math.isfinite(max_age) and max_age > 0
         ):
@@ -236,24 +242,28 @@ class SessionStore:
         return isinstance(session_id, str) and _SESSION_ID.fullmatch(session_id) is not None
 
 
+class SessionDataError(TypeError, ValueError):
+    """Session data that cannot be stored as JSON and come back as given (a TypeError and a ValueError)."""
+
+
 def encode(data: dict[str, Any]) -> str:
-    """``data`` as JSON, or a TypeError if it is not a dict that survives a JSON round trip.
+    """``data`` as JSON, or a :class:`SessionDataError` if it is not a dict that survives a JSON round trip.
 
     Strict on purpose: a tuple would come back a list, ``{1: ...}`` with a string key,
     a ``datetime`` not at all. Store ISO strings and lists instead.
     """
     if not isinstance(data, dict):
-        raise TypeError(f"session data must be a dict (a JSON object), got {type(data).__name__}")
+        raise SessionDataError(f"session data must be a dict (a JSON object), got {type(data).__name__}")
     try:
         encoded = json.dumps(data, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
-        raise TypeError(
+        raise SessionDataError(
             f"session data must be plain JSON (str, int, float, bool, None, list, dict): {exc}"
         ) from None
     except RecursionError:
-        raise TypeError("session data is nested too deeply to store as JSON; flatten it") from None
+        raise SessionDataError("session data is nested too deeply to store as JSON; flatten it") from None
     if json.loads(encoded) != data:
-        raise TypeError(
+        raise SessionDataError(
             "session data would not come back as stored: use str keys and lists, not int keys or tuples"
         )
     return encoded

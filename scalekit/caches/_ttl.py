@@ -8,17 +8,27 @@ from numbers import Real
 import redis
 from redis.cluster import RedisCluster
 
+# Longest TTL accepted: about 31 years. Redis refuses an expiry whose absolute time overflows
+# (SET ... PX 1e300 is "invalid expire time"), and by then the store may have been written.
+MAX_TTL = 1e9
+
 
 def ttl_ms(seconds: float, name: str = "ttl") -> int:
     """``seconds`` as whole milliseconds for Redis ``PX`` (at least 1).
 
-    Raises a ValueError unless ``seconds`` is a finite number > 0: ``inf`` passes a
-    plain ``> 0`` check and would only fail later, at the first write to Redis.
+    Raises a ValueError unless ``seconds`` is a finite number > 0 and at most
+    :data:`MAX_TTL`: ``inf`` or ``1e300`` pass a plain ``> 0`` check and would only
+    fail later, at the first write to Redis.
     """
     if isinstance(seconds, bool) or not isinstance(seconds, Real):
         raise ValueError(f"{name} must be a number of seconds, got {seconds!r}")
     if not (seconds > 0 and math.isfinite(seconds)):
         raise ValueError(f"{name} must be a finite number of seconds > 0, got {seconds}")
+    if seconds > MAX_TTL:
+        raise ValueError(
+            f"{name} must be at most {MAX_TTL:.0e} seconds (about 31 years; Redis cannot expire later), "
+            f"got {seconds}"
+        )
     return max(1, round(seconds * 1000))
 
 

@@ -13,6 +13,11 @@ with the delete. A reader notes the generation before it reads the store and fil
 Redis only if it has not moved (one Lua script checks and sets atomically); memcache
 solves the same race with leases.
 
+Staleness bound: ``ttl``. A writer that dies between the store write and the
+invalidation (a killed process, Redis unreachable at that moment) leaves the old entry
+in Redis until its TTL ends; nothing else corrects it. Keep ``ttl`` as short as the
+data may be stale (write-through caps the same window with a write lease instead).
+
 What this needs from Redis: nothing durable. Redis holds only copies; the store is the
 truth. If Redis restarts empty, reads miss and refill, at the cost of database load.
 """
@@ -52,6 +57,8 @@ class CacheAside:
         clock: Clock | None = None,
     ) -> None:
         ttl_ms(ttl)
+        if isinstance(negative_ttl, bool) or not isinstance(negative_ttl, (int, float)):
+            raise ValueError(f"negative_ttl must be a number of seconds, got {negative_ttl!r}")
         if not negative_ttl >= 0:
             raise ValueError(
                 f"negative_ttl must be >= 0 seconds (0 turns negative caching off), got {negative_ttl}"

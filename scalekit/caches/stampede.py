@@ -151,7 +151,8 @@ class HotCache:
         error reaches the caller and the next reader retries at once.
         """
         try:
-            entry = {"v": value, "exp": self._now() + self.ttl, "delta": float(compute_time)}
+            delta = check_wait(compute_time, "compute_time")
+            entry = {"v": value, "exp": self._now() + self.ttl, "delta": delta}
             self.cache.set(self.key(key), json.dumps(entry))
         finally:
             if token is not None:
@@ -180,7 +181,7 @@ class HotCache:
                     if found.token is not None:
                         release_lock(self.cache, self.lock_key(key), found.token)
                     raise
-                self.fill(key, value, self._now() - started, found.token)
+                self.fill(key, value, max(0.0, self._now() - started), found.token)
                 return value
             (self.clock.sleep if self.clock is not None else time.sleep)(retry)
 
@@ -262,8 +263,8 @@ def simulate_stampede(
     if not load_time > 0 or not retry > 0:
         raise ValueError(f"load_time and retry must be > 0 seconds, got {load_time} and {retry}")
     times = np.sort(np.asarray(arrivals, dtype=float))
-    if times.size and times[0] < 0:
-        raise ValueError("arrival times must be >= 0")
+    if times.size and not (times[0] >= 0 and np.isfinite(times).all()):
+        raise ValueError("arrival times must be finite numbers of seconds >= 0 (no NaN or inf)")
     hot.fill(key, "v0", load_time)
     events: list[tuple[float, int, str, int, str | None]] = [
         (float(t), i, "read", i, None) for i, t in enumerate(times)
