@@ -162,6 +162,45 @@ def dedupe_by_attempt(r, ledger, job):
     r.eval(APPLY_ONCE, 2, ledger, f"{ledger}:seen", f"{job.id}/{job.token}", job.payload["cents"])
 
 
+def padded_check_then_set(r, ledger, job):
+    """Check-then-set behind three harmless reads: a crash or an overlap at the first three
+    commands cannot catch it, only one at its later commands."""
+    for _ in range(3):
+        r.exists(ledger)
+    if not r.sismember(f"{ledger}:applied", job.id):
+        r.hincrby(ledger, "balance", job.payload["cents"])
+        r.sadd(f"{ledger}:applied", job.id)
+
+
+def padded_check_then_transaction(r, ledger, job):
+    """Crash-safe, and its race sits after two harmless reads."""
+    r.exists(ledger)
+    r.exists(ledger)
+    check_then_transaction(r, ledger, job)
+
+
+_PROCESS_MEMORY: set = set()
+
+
+def per_process_memory(r, ledger, job):
+    """Dedups in this Python process only."""
+    if job.id in _PROCESS_MEMORY:
+        return
+    _PROCESS_MEMORY.add(job.id)
+    r.hincrby(ledger, "balance", job.payload["cents"])
+
+
+_PER_CONNECTION: set = set()
+
+
+def per_connection_memory(r, ledger, job):
+    """Dedups in memory, per connection object: passes every scenario on one connection."""
+    if (id(r), job.id) in _PER_CONNECTION:
+        return
+    _PER_CONNECTION.add((id(r), job.id))
+    r.hincrby(ledger, "balance", job.payload["cents"])
+
+
 def stub(r, ledger, job): ...
 
 
@@ -182,7 +221,11 @@ def test_idempotent_handler_right_answers(handler):
         (plain_handler, "some jobs delivered two or three times, the balance is"),
         (add_then_remember, "crashed right after the handler's Redis command 2"),
         (remember_then_add, "a payment was lost"),
-        (check_then_transaction, "a redelivery ran while the first delivery was still in its handler"),
+        (check_then_transaction, "while the first delivery was paused before its Redis command 2"),
+        (padded_check_then_set, "crashed right after the handler's Redis command 5"),
+        (padded_check_then_transaction, "paused before its Redis command 4"),
+        (per_process_memory, "remembers applied jobs in Python memory"),
+        (per_connection_memory, "counted twice"),
         (dedupe_by_amount, "two payments can have the same amount"),
         (dedupe_by_attempt, "counted twice"),
         (raises, "raised KeyError"),
@@ -211,6 +254,15 @@ def test_deliveries_are_seeded_and_include_duplicates_of_equal_amounts():
     for job_id in set(ids):
         attempts = [d.attempt for d in deliveries if d.id == job_id]
         assert attempts == list(range(1, len(attempts) + 1))
+
+
+def test_check_number_correct_does_not_restate_the_number():
+    feedback = checks.check_littles_wait(45, in_queue=1_800, arrival_rate=40)
+    assert feedback and "45" not in feedback.message, feedback.message
+    feedback = checks.check_littles_wait(45.2, in_queue=1_800, arrival_rate=40)
+    assert feedback and "45" not in feedback.message, feedback.message
+    for wrong in (45 * 60, 1_800 * 40, 44, None, "soon"):
+        assert not checks.check_littles_wait(wrong, in_queue=1_800, arrival_rate=40)
 
 
 def test_littles_law_is_still_available_for_the_notebook():

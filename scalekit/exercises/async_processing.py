@@ -170,16 +170,22 @@ class _Crash(Exception):
 
 
 class _TappedRedis(fakeredis.FakeRedis):
-    """A private fakeredis that counts a thread's commands (a pipeline counts as one), can
-    crash a delivery right after its k-th command, and can pause one before its k-th."""
+    """A fakeredis client that counts a thread's commands (a pipeline counts as one), can
+    crash a delivery right after its k-th command, and can pause one before its k-th.
 
-    def __init__(self) -> None:
+    ``twin`` is a second client on the same server: the connection of another worker
+    process, which shares Redis but none of the first one's Python memory."""
+
+    def __init__(self, server: fakeredis.FakeServer | None = None, *, with_twin: bool = True) -> None:
         self.local = threading.local()
         self.crash_after: int | None = None
         self.pause_before: int | None = None
         self.paused, self.resume = threading.Event(), threading.Event()
         self.pausing_thread: int | None = None
-        super().__init__(server=fakeredis.FakeServer(), decode_responses=True)
+        self.most_commands = 0
+        server = server if server is not None else fakeredis.FakeServer()
+        super().__init__(server=server, decode_responses=True)
+        self.twin = _TappedRedis(server, with_twin=False) if with_twin else self
 
     def start_delivery(self) -> None:
         self.local.commands = 0
@@ -192,6 +198,7 @@ class _TappedRedis(fakeredis.FakeRedis):
 
     def _after(self) -> None:
         self.local.commands = getattr(self.local, "commands", 0) + 1
+        self.most_commands = max(self.most_commands, self.local.commands)
         if self.crash_after is not None and self.local.commands == self.crash_after:
             raise _Crash(f"crashed after command {self.crash_after}")
 
@@ -213,6 +220,11 @@ class _TappedRedis(fakeredis.FakeRedis):
 
         pipe.execute = execute
         return pipe
+
+    def close(self) -> None:
+        if self.twin is not self:
+            self.twin.close()
+        super().close()
 
 
 def payment_jobs(seed: int = 6, n: int = 8) -> list[Job]:
@@ -245,20 +257,24 @@ def _run_delivery(handler: Callable[..., object], client: _TappedRedis, ledger: 
     handler(client, ledger, job)
 
 
-def _scenarios(
-    jobs: list[Job],
-) -> list[tuple[str, Callable[[Callable[..., object], _TappedRedis, str], None]]]:
-    """Named ways to deliver ``jobs``: each runs a handler and leaves a balance behind."""
+def _redelivered(job: Job, attempt: int) -> Job:
+    return Job(job.id, dict(job.payload), attempt, 0.0, attempt)
 
-    def once_each(handler, client, ledger):
-        for job in jobs:
-            _run_delivery(handler, client, ledger, job)
+
+_MAX_STEPS = 12
+Scenario = Callable[[Callable[..., object], _TappedRedis, str], None]
+
+
+def _scenarios(jobs: list[Job], steps: int) -> list[tuple[str, Scenario]]:
+    """Named ways to deliver ``jobs``, for a handler that sends up to ``steps`` Redis commands per
+    delivery: every crash point and every overlap point is tried. Redeliveries go through the
+    twin client, as they would reach another worker process."""
 
     def with_duplicates(handler, client, ledger):
         for job in duplicate_deliveries(jobs):
-            _run_delivery(handler, client, ledger, job)
+            _run_delivery(handler, client if job.attempt % 2 else client.twin, ledger, job)
 
-    def crash_after(k: int):
+    def crash_after(k: int) -> Scenario:
         def scenario(handler, client, ledger):
             job = jobs[0]
             client.crash_after = k
@@ -268,57 +284,88 @@ def _scenarios(
                 pass
             finally:
                 client.crash_after = None
-            _run_delivery(handler, client, ledger, Job(job.id, dict(job.payload), 2, 0.0, 2))
+            _run_delivery(handler, client.twin, ledger, _redelivered(job, 2))
 
         return scenario
 
-    def overlapping(handler, client, ledger):
-        job, errors = jobs[1], []
+    def overlapping(k: int) -> Scenario:
+        def scenario(handler, client, ledger):
+            job, errors = jobs[1], []
 
-        def first() -> None:
-            client.pausing_thread = threading.get_ident()
+            def first() -> None:
+                client.pausing_thread = threading.get_ident()
+                try:
+                    _run_delivery(handler, client, ledger, job)
+                except Exception as exc:
+                    errors.append(exc)
+
+            client.pause_before = k
+            worker = threading.Thread(target=first, daemon=True)
+            worker.start()
+            while worker.is_alive() and not client.paused.wait(0.01):
+                pass
             try:
-                _run_delivery(handler, client, ledger, job)
-            except Exception as exc:
-                errors.append(exc)
+                _run_delivery(handler, client.twin, ledger, _redelivered(job, 2))
+            finally:
+                client.resume.set()
+                worker.join(timeout=10)
+                client.pause_before = client.pausing_thread = None
+            if errors and isinstance(errors[0], redis.WatchError):
+                _run_delivery(handler, client, ledger, _redelivered(job, 3))
+            elif errors:
+                raise errors[0]
 
-        client.pause_before = 2
-        worker = threading.Thread(target=first, daemon=True)
-        worker.start()
-        while worker.is_alive() and not client.paused.wait(0.01):
-            pass
-        try:
-            _run_delivery(handler, client, ledger, Job(job.id, dict(job.payload), 2, 0.0, 2))
-        finally:
-            client.resume.set()
-            worker.join(timeout=10)
-            client.pause_before = client.pausing_thread = None
-        if errors and isinstance(errors[0], redis.WatchError):
-            _run_delivery(handler, client, ledger, Job(job.id, dict(job.payload), 3, 0.0, 3))
-        elif errors:
-            raise errors[0]
+        return scenario
 
+    steps = max(1, min(steps, _MAX_STEPS))
     return [
-        ("each job delivered once", once_each),
         ("some jobs delivered two or three times", with_duplicates),
         *[
             (
                 f"a worker crashed right after the handler's Redis command {k}, then the job was redelivered",
                 crash_after(k),
             )
-            for k in (1, 2, 3)
+            for k in range(1, steps + 1)
         ],
-        ("a redelivery ran while the first delivery was still in its handler", overlapping),
+        *[
+            (
+                f"a redelivery ran while the first delivery was paused before its Redis command {k}",
+                overlapping(k),
+            )
+            for k in range(2, max(2, steps) + 1)
+        ],
     ]
+
+
+def _once_each(jobs: list[Job]) -> Scenario:
+    def scenario(handler, client, ledger):
+        for job in jobs:
+            _run_delivery(handler, client, ledger, job)
+
+    return scenario
+
+
+def _replay(handler: Callable[..., object], scenario: Scenario) -> tuple[int, int, int]:
+    """Run ``scenario`` with scalekit's handler and with ``handler`` on fresh servers:
+    (expected balance, got balance, most Redis commands in one of ``handler``'s deliveries)."""
+    expected_client, client = _TappedRedis(), _TappedRedis()
+    try:
+        scenario(reference_payment, expected_client, "ledger")
+        scenario(handler, client, "ledger")
+        return _balance(expected_client, "ledger"), _balance(client, "ledger"), client.most_commands
+    finally:
+        expected_client.close()
+        client.close()
 
 
 def check_idempotent_handler(handler: object) -> Feedback:
     """Does ``handler(r, ledger, job)`` add ``job.payload["cents"]`` to the ``"balance"`` field of the
     hash ``ledger`` exactly once per job id, however the job is delivered?
 
-    Replays seeded deliveries (duplicates, a crash after each of the handler's first Redis
-    commands, a redelivery overlapping the first run) against :func:`reference_payment` and
-    names the first scenario where the balances differ.
+    Replays seeded deliveries (duplicates, a crash after each of the handler's Redis commands,
+    a redelivery overlapping the first run at each of its commands, redeliveries through another
+    connection as from another worker process) against :func:`reference_payment` on fresh
+    servers, and names the first scenario where the balances differ.
     """
     missing = not_answered(handler)
     if missing is not None:
@@ -326,36 +373,49 @@ def check_idempotent_handler(handler: object) -> Feedback:
     if not callable(handler):
         return wrong(f"pass your function itself (e.g. apply_payment), got {type(handler).__name__}.")
     jobs = payment_jobs()
-    for name, scenario in _scenarios(jobs):
-        expected_client, client = _TappedRedis(), _TappedRedis()
-        scenario(reference_payment, expected_client, "ledger")
-        expected = _balance(expected_client, "ledger")
+    once = "each job delivered once"
+    try:
+        expected, got, steps = _replay(handler, _once_each(jobs))
+    except Exception as error:
+        return wrong(f"when {once}, your handler raised {describe_error(error)}.")
+    if got != expected:
+        return _differs(once, got, expected)
+    try:
+        again = _replay(handler, _once_each(jobs))
+    except Exception as error:
+        return wrong(f"when {once} to a second, empty Redis, your handler raised {describe_error(error)}.")
+    if again[1] != again[0]:
+        return wrong(
+            f"when {once} to a second, empty Redis, the balance is {again[1]} cents instead of {again[0]}: "
+            "your handler remembers applied jobs in Python memory, not in Redis. A redelivery can reach "
+            "another worker process (or this one after a restart), where that memory is different."
+        )
+    for name, scenario in _scenarios(jobs, steps):
         try:
-            scenario(handler, client, "ledger")
-            got = _balance(client, "ledger")
+            expected, got, _ = _replay(handler, scenario)
         except Exception as error:
             return wrong(f"when {name}, your handler raised {describe_error(error)}.")
-        finally:
-            expected_client.close()
-            client.close()
-        if got == expected:
-            continue
-        if got == 0 and name == "each job delivered once":
-            return wrong(
-                f"when {name}, the balance stayed at 0: add job.payload['cents'] to the field "
-                "'balance' of the hash named by ledger (HINCRBY)."
-            )
-        if got > expected:
-            return wrong(
-                f"when {name}, the balance is {got} cents instead of {expected}: a payment was counted "
-                "twice. Record which job ids you applied, in the same atomic step as the addition."
-            )
-        return wrong(
-            f"when {name}, the balance is {got} cents instead of {expected}: a payment was lost. "
-            "Mark a job as applied only in the same atomic step that adds its amount, and tell "
-            "jobs apart by job.id (two payments can have the same amount)."
-        )
+        if got != expected:
+            return _differs(name, got, expected)
     return correct(
         "duplicates, crashes between commands and overlapping redeliveries all leave the balance "
         "as if each payment ran exactly once."
+    )
+
+
+def _differs(name: str, got: int, expected: int) -> Feedback:
+    if got == 0 and name == "each job delivered once":
+        return wrong(
+            f"when {name}, the balance stayed at 0: add job.payload['cents'] to the field "
+            "'balance' of the hash named by ledger (HINCRBY)."
+        )
+    if got > expected:
+        return wrong(
+            f"when {name}, the balance is {got} cents instead of {expected}: a payment was counted "
+            "twice. Record which job ids you applied in Redis, in the same atomic step as the addition."
+        )
+    return wrong(
+        f"when {name}, the balance is {got} cents instead of {expected}: a payment was lost. "
+        "Mark a job as applied only in the same atomic step that adds its amount, and tell "
+        "jobs apart by job.id (two payments can have the same amount)."
     )

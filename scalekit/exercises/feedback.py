@@ -45,7 +45,9 @@ def check_number(
     rel: float = 0.01,
     hint: str = "",
 ) -> Feedback:
-    """Compare a numeric answer with ``expected`` within a relative tolerance ``rel``."""
+    """Compare a numeric answer with ``expected`` within a relative tolerance ``rel``.
+
+    The "Correct" message does not repeat the number, so a solution's output gives nothing away."""
     missing = not_answered(answer)
     if missing is not None:
         return missing
@@ -54,7 +56,7 @@ def check_number(
     except (TypeError, ValueError):
         return wrong(f"{what} should be a number, got {type(answer).__name__} {answer!r}.")
     if math.isclose(value, expected, rel_tol=rel, abs_tol=1e-12):
-        return correct(f"{what} is {value:.4g}.")
+        return correct(f"that is {what}, within {rel:.0%}.")
     direction = "high" if value > expected else "low"
     extra = f" {hint}" if hint else ""
     return wrong(f"{what} = {value:.4g} is too {direction}.{extra}")
