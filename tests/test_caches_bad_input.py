@@ -76,3 +76,13 @@ def test_session_data_errors_are_value_errors_too(data):
         encode(data)
     with pytest.raises(SessionDataError):
         encode(data)
+
+
+@pytest.mark.parametrize("strategy", [WriteThrough, WriteBehind])
+def test_a_key_that_is_not_a_product_id_is_refused_even_when_redis_holds_it(redis, ns, strategy):
+    """get("1") answered from Redis when the entry existed and raised only on a miss."""
+    cache = strategy(redis, ProductStore(), prefix=ns.prefix)
+    cache.put(1, PRODUCT)
+    for key in ("1", 1.0, True):
+        with pytest.raises(ValueError, match="a product key is an integer id"):
+            cache.get(key)

@@ -154,6 +154,7 @@ class WriteBehind:
 
     def get(self, key: int) -> dict[str, Any] | None:
         """Product ``key``: the newest write, even one the store has not seen yet."""
+        check_key(key)
         with self.cache.pipeline() as snapshot:
             snapshot.get(self.generation_key(key))
             snapshot.hget(self.pending_key, str(key))

@@ -169,6 +169,7 @@ class WriteThrough:
 
     def get(self, key: int) -> dict[str, Any] | None:
         """Product ``key``: from Redis, or from the store (then cached) if Redis lacks it."""
+        check_key(key)
         raw = self.cache.get(self.key(key))
         cached = _product(raw)
         if cached is not None:
