@@ -134,3 +134,11 @@ def test_fluid_admission_on_the_black_friday_ramp_agrees_with_sim_worst_fifo_wai
     assert limited.timed_out.sum() == 0 and limited.wait.max() <= 1.0 + 1e-9
     assert limited.admitted.sum() + limited.refused.sum() == pytest.approx(traffic.sum() * 60)
     assert (limited.admitted - limited.timed_out).sum() > 5 * (open_door.admitted - open_door.timed_out).sum()
+
+
+def test_a_client_whose_request_the_server_drops_still_retries():
+    """The client gave up at its timeout and does not know the server skipped its copy."""
+    run = retry_storm(RetryPolicy("immediate"), drop_expired=True)
+    refused_by_time = run.fresh.sum() - run.good.sum()
+    assert refused_by_time > 500, "the spike must push some requests past their timeout"
+    assert run.retries.sum() > 0.5 * refused_by_time

@@ -128,6 +128,15 @@ def retry_storm(
                 sent_retries[k] += amount
                 cohorts.append([k, attempt, amount])
                 queued += amount
+        # clients whose timeout ran out give up now, before the server looks at the queue,
+        # so a request the server then drops (or serves too late) has already been retried
+        expire = max(expire, head)
+        while expire < len(cohorts) and k - cohorts[expire][0] >= wait_steps:
+            _, attempt, amount = cohorts[expire]
+            attempt = int(attempt)
+            if attempt < policy.attempts and amount > 0:
+                _schedule(scheduled, k, attempt, amount, policy, dt)
+            expire += 1
         work = capacity * dt
         while work > 1e-12 and head < len(cohorts):
             joined, _, amount = cohorts[head]
@@ -147,13 +156,6 @@ def retry_storm(
             cohorts[head][2] = amount - served
             if cohorts[head][2] <= 1e-12:
                 head += 1
-        expire = max(expire, head)
-        while expire < len(cohorts) and k - cohorts[expire][0] >= wait_steps:
-            _, attempt, amount = cohorts[expire]
-            attempt = int(attempt)
-            if attempt < policy.attempts and amount > 0:
-                _schedule(scheduled, k, attempt, amount, policy, dt)
-            expire += 1
         queue_len[k] = max(0.0, queued)
     spike_end = float(spike[1])
     return StormRun(times, fresh, sent_retries, good, wasted, queue_len, dt, spike_end)
