@@ -29,6 +29,13 @@ def test_cache_size_off_by_some(offset):
     assert ("short of" in feedback.message) if offset < 0 else ("smaller cache" in feedback.message)
 
 
+def test_cache_size_measured_without_the_warmup_is_told_so():
+    cold = checks.smallest_size_for(TRACE, 0.9)
+    assert cold != checks.smallest_size_for(TRACE, 0.9, warmup=5_000)
+    feedback = checks.check_cache_size(cold, TRACE, 0.9, warmup=5_000)
+    assert not feedback and "warmup=5000" in feedback.message
+
+
 @pytest.mark.parametrize("answer", [0.9, "100", -3, True, None, ...])
 def test_cache_size_wrong_kinds(answer):
     feedback = checks.check_cache_size(answer, TRACE, 0.9, warmup=5_000)
@@ -113,6 +120,96 @@ class Raises(RightLRU):
         return self.data[key]
 
 
+class MinusOneOnMiss(RightLRU):
+    """The LeetCode convention: -1 for a missing key."""
+
+    def get(self, key):
+        found = super().get(key)
+        return -1 if found is None else found
+
+
+class EvictsBeforeCheckingPresence(RightLRU):
+    """A full cache evicts even when the put only updates a key it holds."""
+
+    def put(self, key, value):
+        if len(self.data) >= self.capacity:
+            self.data.popitem(last=False)
+        self.data[key] = value
+        self.data.move_to_end(key)
+
+
+class SharedByTheClass(RightLRU):
+    """Keeps its entries on the class: every new cache starts with the last one's entries."""
+
+    data = OrderedDict()  # noqa: RUF012 (shared on purpose: the bug under test)
+
+    def __init__(self, capacity):
+        self.capacity = capacity
+
+
+class LeastFrequentlyUsed(RightLRU):
+    def __init__(self, capacity):
+        super().__init__(capacity)
+        self.uses = {}
+
+    def get(self, key):
+        if key in self.data:
+            self.uses[key] += 1
+        return self.data.get(key)
+
+    def put(self, key, value):
+        if key not in self.data and len(self.data) >= self.capacity:
+            victim = min(self.data, key=self.uses.__getitem__)
+            del self.data[victim], self.uses[victim]
+        self.data[key] = value
+        self.uses[key] = self.uses.get(key, 0) + 1
+
+
+class RightOnlyWhenSmall(RightLRU):
+    """Right up to 16 entries, then behaves as if the capacity were 16: passes every small case."""
+
+    def put(self, key, value):
+        super().put(key, value)
+        while len(self.data) > min(self.capacity, 16):
+            self.data.popitem(last=False)
+
+
+class RefreshesOnlyOnTheFirstHit(RightLRU):
+    def __init__(self, capacity):
+        super().__init__(capacity)
+        self.refreshed = set()
+
+    def get(self, key):
+        if key in self.data and key in self.refreshed:
+            return self.data[key]
+        self.refreshed.add(key)
+        return super().get(key)
+
+
+class ArrayValues(RightLRU):
+    """Returns a numpy array, whose == is not a bool: the check must not crash on it."""
+
+    def get(self, key):
+        import numpy as np
+
+        found = super().get(key)
+        return None if found is None else np.array([found, found])
+
+
+class EqualsEverything(RightLRU):
+    class Anything:
+        def __eq__(self, other):
+            return True
+
+        def __ne__(self, other):
+            return False
+
+        __hash__ = object.__hash__
+
+    def get(self, key):
+        return self.Anything()
+
+
 def test_lru_right_implementation_is_correct():
     feedback = checks.check_lru(RightLRU)
     assert feedback, feedback.message
@@ -129,6 +226,14 @@ def test_lru_right_implementation_is_correct():
         (PutDoesNotRefresh, "should"),
         (Stub, "should still be cached"),
         (Raises, "raised KeyError"),
+        (MinusOneOnMiss, "get should return None, got -1"),
+        (EvictsBeforeCheckingPresence, "should still be cached"),
+        (SharedByTheClass, "not shared by the class"),
+        (LeastFrequentlyUsed, "should"),
+        (RightOnlyWhenSmall, "each get that returned None was followed by a put"),
+        (RefreshesOnlyOnTheFirstHit, "should still be cached"),
+        (ArrayValues, "array("),
+        (EqualsEverything, "get should return None"),
     ],
 )
 def test_lru_broken_implementations_get_a_concrete_failing_example(broken, says):
