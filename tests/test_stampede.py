@@ -104,6 +104,19 @@ def test_simulation_without_protection_stampedes_and_lock_prevents_it(redis, ns)
     assert all(len(r.latencies) == r.readers == arrivals.size for r in result.values())
 
 
+def test_early_loads_count_reloads_of_a_value_that_was_still_fresh(redis, ns):
+    """XFetch reloads before expiry, a lock reloads after it: early_loads tells them apart."""
+    arrivals = 1.0 + workload.poisson_arrivals(200, 1.5, seed=3)
+    early = {}
+    for mode in ("none", "lock", "xfetch", "xfetch+lock"):
+        hot = HotCache(redis, prefix=ns.key(mode), ttl=2.0, protection=mode, clock=SimClock(), seed=5)
+        result = simulate_stampede(hot, arrivals, load_time=0.1)
+        early[mode] = (hot.early_loads, result.loader_calls)
+    assert early["none"][0] == 0 and early["lock"][0] == 0
+    assert early["xfetch"][0] == early["xfetch"][1] >= 1
+    assert early["xfetch+lock"] == (1, 1)
+
+
 def test_simulation_is_repeatable(redis, ns):
     arrivals = workload.poisson_arrivals(300, 2.5, seed=3)
     counts = []

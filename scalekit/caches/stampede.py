@@ -82,7 +82,8 @@ class HotCache:
     ``lock_ttl`` is real seconds, enforced by Redis (``PX``); with a simulated clock such
     as :class:`SimClock` the lock stores its expiry time on that clock, so waits and
     lock expiry run on the same time.
-    XFetch draws random numbers: pass ``seed=`` or ``rng=`` for it.
+    XFetch draws random numbers: pass ``seed=`` or ``rng=`` for it. ``early_loads`` counts
+    the lookups that told a reader to reload while the cached value was still fresh.
     """
 
     def __init__(
@@ -111,6 +112,7 @@ class HotCache:
         self._lock_on_clock = clock is not None and not isinstance(clock, RealClock)
         self._acquire_on_clock = cache.register_script(_ACQUIRE_ON_CLOCK)
         self.loads = 0
+        self.early_loads = 0
 
     def key(self, key: str) -> str:
         """The Redis key holding ``key``'s value."""
@@ -130,10 +132,12 @@ class HotCache:
             if not self.protection.startswith("xfetch") or not self._early(now, entry):
                 return Lookup("hit", entry["v"])
             if not locking:
+                self.early_loads += 1
                 return Lookup("load", entry["v"])
             token = self._acquire(key)
             if token is None or self._refreshed_since(key, raw):
                 return self._give_back(key, token, Lookup("hit", entry["v"]))
+            self.early_loads += 1
             return Lookup("load", entry["v"], token)
         if not locking:
             return Lookup("load")
