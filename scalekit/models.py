@@ -63,16 +63,27 @@ def _whole(name: str, value: object, *, minimum: int) -> int:
 
 def _usl_coefficients(contention: float, coherency: float) -> tuple[float, float]:
     return (
-        _number("contention σ", contention, minimum=0.0),
+        _number("contention σ (a share of the work)", contention, minimum=0.0, maximum=1.0),
         _number("coherency κ", coherency, minimum=0.0),
     )
+
+
+def _finite(name: str, result: np.ndarray) -> np.ndarray:
+    if not np.isfinite(result).all():
+        raise ValueError(f"{name} is too large to represent as a float: use smaller inputs")
+    return result
+
+
+def _rate(value: float) -> str:
+    """A rate for a message: thousands separators, or scientific notation past a trillion."""
+    return f"{value:,.0f}" if abs(value) < 1e12 else f"{value:.3g}"
 
 
 def _measurements(
     nodes: ArrayLike, throughput: ArrayLike, minimum_points: int
 ) -> tuple[np.ndarray, np.ndarray]:
     n = _positive_array("nodes", nodes)
-    x = np.asarray(throughput, dtype=float)
+    x = _numbers("measured throughput", throughput, "numbers > 0")
     if n.ndim != 1 or n.shape != x.shape or n.size < minimum_points:
         raise ValueError(
             f"the USL fit needs at least {minimum_points} (nodes, throughput) pairs of equal length"
@@ -91,14 +102,28 @@ def _check_rates(arrival_rate: float, service_rate: float, servers: int) -> tupl
         count = _whole("server count", servers, minimum=1)
     except ValueError:
         raise ValueError(f"server count must be a whole number >= 1, got {servers!r}") from None
+    if count > MAX_PARTS:
+        raise ValueError(f"server count must be at most {MAX_PARTS:,}, got {servers!r}")
     return arrival, service, count
 
 
-def _positive_array(name: str, values: ArrayLike, *, allow_inf: bool = False) -> np.ndarray:
+def _numbers(name: str, values: ArrayLike, what: str) -> np.ndarray:
+    """``values`` as a float array; text, booleans and empty input are a ValueError."""
+    raw = np.asarray(values) if not isinstance(values, (str, bytes)) else np.asarray([values])
+    numeric = raw.dtype.kind in "fiu" or (  # object arrays hold Python ints too big for int64
+        raw.dtype.kind == "O"
+        and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in raw.ravel().tolist())
+    )
+    if raw.size == 0 or not numeric:
+        raise ValueError(f"{name} must be {what}, got {values!r}")
     try:
-        array = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numbers > 0, got {values!r}") from None
+        return raw.astype(float)
+    except OverflowError:
+        raise ValueError(f"{name} is too large to represent as a float, got {values!r}") from None
+
+
+def _positive_array(name: str, values: ArrayLike, *, allow_inf: bool = False) -> np.ndarray:
+    array = _numbers(name, values, "numbers > 0")
     if np.isnan(array).any() or (array <= 0).any() or (not allow_inf and np.isinf(array).any()):
         raise ValueError(f"{name} must be finite numbers > 0, got {values!r}")
     return array
@@ -138,7 +163,7 @@ def littles_law(
         raise ValueError(f"give exactly two of arrival_rate, time_in_system, in_system; missing {missing}")
     values = {name: _number(name, value, minimum=0.0) for name, value in given.items() if value is not None}
     if in_system is None:
-        return values["arrival_rate"] * values["time_in_system"]
+        return float(_finite("in_system", np.asarray(values["arrival_rate"] * values["time_in_system"])))
     if arrival_rate is None:
         if values["time_in_system"] == 0:
             raise ValueError("time_in_system must be > 0 to solve for the arrival rate")
@@ -152,7 +177,8 @@ def amdahl_speedup(parallel_fraction: float, workers: ArrayLike) -> np.ndarray |
     """Amdahl's law: ``S(N) = 1 / ((1 - p) + p / N)``; the ceiling is ``1 / (1 - p)``."""
     p = _fraction("parallel fraction", parallel_fraction)
     n = _positive_array("workers", workers, allow_inf=True)
-    result = 1.0 / ((1.0 - p) + p / n)
+    with np.errstate(divide="ignore"):
+        result = 1.0 / ((1.0 - p) + p / n)
     return _unwrap(result)
 
 
@@ -168,7 +194,9 @@ def usl_throughput(
     single = _number("single-node throughput", single, minimum=0.0, strict=True)
     contention, coherency = _usl_coefficients(contention, coherency)
     n = _positive_array("nodes", nodes)
-    return _unwrap(single * n / (1.0 + contention * (n - 1.0) + coherency * n * (n - 1.0)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = single * n / (1.0 + contention * (n - 1.0) + coherency * n * (n - 1.0))
+    return _unwrap(_finite("USL throughput", result))
 
 
 def usl_peak(contention: float, coherency: float) -> float:
@@ -229,7 +257,13 @@ def availability(replicas: ArrayLike, single: float) -> np.ndarray | float:
     """Availability of N independent replicas when one is enough: ``1 - (1 - a)^N``."""
     a = _fraction("availability of one replica", single)
     n = _positive_array("replicas", replicas)
+    if (n != np.floor(n)).any():
+        raise ValueError(f"replicas must be whole numbers >= 1, got {replicas!r}")
     return _unwrap(1.0 - (1.0 - a) ** n)
+
+
+MAX_PARTS = 10**9
+"""The largest tier `k_of_n_availability` and the M/M/c functions accept (a billion parts)."""
 
 
 def k_of_n_availability(k: int, n: int, p: float) -> float:
@@ -240,6 +274,8 @@ def k_of_n_availability(k: int, n: int, p: float) -> float:
     Summed in log space over the smaller tail, so thousands of parts stay accurate.
     """
     n = _whole("n", n, minimum=1)
+    if n > MAX_PARTS:
+        raise ValueError(f"n must be at most {MAX_PARTS:,} parts, got {n:,}")
     k = _whole("k", k, minimum=0)
     if k > n:
         raise ValueError(f"k must be <= n: {k} of {n} parts can never be up")
@@ -248,10 +284,15 @@ def k_of_n_availability(k: int, n: int, p: float) -> float:
         return 1.0
     if p == 0.0:
         return 0.0
-    j = np.arange(n + 1, dtype=float)
+    # Terms more than 40 standard deviations from the mean are below e^-800 of the largest:
+    # leaving them out changes nothing a float can hold, and keeps huge tiers fast.
+    spread = 40.0 * math.sqrt(n * p * (1.0 - p)) + 50.0
+    first, last = max(0, math.floor(n * p - spread)), min(n, math.ceil(n * p + spread))
+    j = np.arange(first, last + 1, dtype=float)
     log_choose = math.lgamma(n + 1) - _lgamma(j + 1) - _lgamma(n - j + 1)
     log_pmf = log_choose + j * math.log(p) + (n - j) * math.log1p(-p)
-    up, down = _logsumexp(log_pmf[k:]), _logsumexp(log_pmf[:k])
+    split = min(max(k - first, 0), j.size)
+    up, down = _logsumexp(log_pmf[split:]), _logsumexp(log_pmf[:split])
     if up < down:
         return float(min(math.exp(up), 1.0))
     return float(min(max(-math.expm1(down), 0.0), 1.0))
@@ -259,7 +300,7 @@ def k_of_n_availability(k: int, n: int, p: float) -> float:
 
 def downtime_per_year(availability_fraction: ArrayLike) -> np.ndarray | float:
     """Expected downtime in minutes per year for an availability fraction."""
-    a = np.asarray(availability_fraction, dtype=float)
+    a = _numbers("availability", availability_fraction, "a fraction in [0, 1]")
     if not np.isfinite(a).all() or (a < 0).any() or (a > 1).any():
         raise ValueError(f"availability must be a fraction in [0, 1], got {availability_fraction!r}")
     return _unwrap((1.0 - a) * 365.25 * 24 * 60)
@@ -282,18 +323,27 @@ def erlang_c(arrival_rate: float, service_rate: float, servers: int) -> float:
     offered = arrival_rate / service_rate
     if offered >= servers:
         return 1.0
-    blocking = 1.0  # Erlang B by its stable recurrence: B(k) = a B(k-1) / (k + a B(k-1))
-    for k in range(1, servers + 1):
+    if offered == 0:
+        return 0.0
+    # Erlang B by its stable recurrence, B(k) = a B(k-1) / (k + a B(k-1)). Below k = a the
+    # recurrence forgets its start (errors shrink by k/a a step), so it may start 40 standard
+    # deviations below a; past a, B falls fast and stops mattering once it underflows.
+    start = max(0, math.floor(offered - 40.0 * math.sqrt(offered) - 40.0))
+    blocking = 1.0
+    for k in range(start + 1, servers + 1):
         blocking = offered * blocking / (k + offered * blocking)
+        if blocking == 0.0:
+            return 0.0
     return servers * blocking / (servers - offered * (1.0 - blocking))
 
 
 def mmc_wait(arrival_rate: float, service_rate: float, servers: int = 1) -> float:
     """Mean time in queue of M/M/c: ``Wq = C / (c μ - λ)``; inf when unstable."""
     arrival_rate, service_rate, servers = _check_rates(arrival_rate, service_rate, servers)
-    if arrival_rate >= servers * service_rate:
+    offered = arrival_rate / service_rate
+    if offered >= servers:
         return math.inf
-    return erlang_c(arrival_rate, service_rate, servers) / (servers * service_rate - arrival_rate)
+    return erlang_c(arrival_rate, service_rate, servers) / (service_rate * (servers - offered))
 
 
 def mmc_response_time(arrival_rate: float, service_rate: float, servers: int = 1) -> float:
@@ -310,10 +360,25 @@ def servers_needed(arrival_rate: float, service_rate: float, max_response_time: 
             f"no number of servers gets below the service time itself ({1.0 / service_rate:g} s); "
             f"asked for {target:g} s"
         )
-    servers = max(1, math.floor(arrival_rate / service_rate) + 1)
-    while mmc_response_time(arrival_rate, service_rate, servers) > target:
-        servers += 1
-    return servers
+
+    def meets(servers: int) -> bool:
+        return mmc_response_time(arrival_rate, service_rate, servers) <= target
+
+    low = math.floor(arrival_rate / service_rate)  # too few: cannot keep up (or zero)
+    if low + 1 > MAX_PARTS:
+        raise ValueError(
+            f"{arrival_rate:g} req/s needs more than {MAX_PARTS:,} servers of {service_rate:g} req/s"
+        )
+    step, high = 1, low + 1
+    while not meets(high):  # the response time falls as servers are added: gallop, then bisect
+        if high == MAX_PARTS:
+            raise ValueError(f"no fleet of at most {MAX_PARTS:,} servers meets {target:g} s")
+        step *= 2
+        low, high = high, min(high + step, MAX_PARTS)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if meets(middle) else (middle, high)
+    return high
 
 
 @dataclass(frozen=True)
@@ -421,7 +486,7 @@ class ScalingModel:
         unbounded = math.isinf(best)
         if target > ceiling * (1 + 1e-12) or (unbounded and target * self.contention >= single):
             raise ValueError(
-                f"{self.name} cannot reach {target:,.0f} req/s: its ceiling is {ceiling:,.0f} req/s"
+                f"{self.name} cannot reach {_rate(target)} req/s: its ceiling is {_rate(ceiling)} req/s"
             )
 
         def reaches(units: int) -> bool:
@@ -434,7 +499,7 @@ class ScalingModel:
             while not reaches(high):
                 high *= 2
                 if high > 1e15:
-                    raise ValueError(f"{self.name} cannot reach {target:,.0f} req/s with any sensible size")
+                    raise ValueError(f"{self.name} cannot reach {_rate(target)} req/s with any sensible size")
         else:
             high = max(self._around(best), key=lambda units: float(self.throughput(units, single)))
         low = 1  # throughput(low) < target <= throughput(high), and throughput rises in between

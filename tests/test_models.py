@@ -260,3 +260,70 @@ def test_units_for_is_the_fewest_units_that_reach_the_target(sigma, kappa, one_m
 def test_a_fleet_never_reaches_its_asymptote():
     with pytest.raises(ValueError, match="cannot reach"):
         models.SCALE_OUT.units_for(models.SCALE_OUT.ceiling())
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: models.amdahl_speedup(0.5, "4"),
+        lambda: models.amdahl_speedup(0.5, True),
+        lambda: models.amdahl_speedup(0.5, []),
+        lambda: models.usl_throughput("3", 1000, 0.1, 0.0),
+        lambda: models.usl_throughput([True, False], 1000, 0.1, 0.0),
+        lambda: models.availability("2", 0.9),
+        lambda: models.availability(0.5, 0.9),
+        lambda: models.availability([1, 2.5], 0.9),
+        lambda: models.downtime_per_year("0.9"),
+        lambda: models.downtime_per_year(True),
+        lambda: models.vertical_cost("2"),
+        lambda: models.horizontal_cost(True),
+        lambda: models.fit_usl([1, 2, 3], ["a", 2, 3]),
+        lambda: models.usl_throughput(4, 1000, 1.5, 0.0),
+        lambda: models.usl_peak(1.5, 0.01),
+        lambda: models.usl_throughput(1e308, 1000, 0.1, 0.1),
+        lambda: models.usl_throughput(10, 1e308, 0.0, 0.0),
+        lambda: models.littles_law(arrival_rate=1e308, time_in_system=1e308),
+        lambda: models.k_of_n_availability(1, 1e300, 0.9),
+        lambda: models.k_of_n_availability(1, 10**9 + 1, 0.9),
+        lambda: models.erlang_c(1, 1, 1e300),
+        lambda: models.mmc_response_time(1, 1, 10**12),
+    ],
+)
+def test_garbage_is_refused_in_a_sentence(call):
+    """Text, booleans, empty input, fractional replicas, σ past 1, overflow and absurd sizes."""
+    with pytest.raises(ValueError, match=r"must|too large"):
+        call()
+
+
+def test_erlang_c_for_huge_pools_is_fast_and_right():
+    """The recurrence starts near the offered load, so a billion servers take no time."""
+    assert models.erlang_c(1, 1, 10**9) == 0.0
+    assert 0.99 < models.erlang_c(10**9 - 10, 1, 10**9) < 1.0
+    # the shortened recurrence agrees with the full one where both can run
+    a, c = 29_500.0, 30_000
+    full = 1.0
+    for k in range(1, c + 1):
+        full = a * full / (k + a * full)
+    assert models.erlang_c(a, 1, c) == pytest.approx(c * full / (c - a * (1 - full)), rel=1e-12)
+
+
+def test_servers_needed_gallops_instead_of_walking():
+    """A million requests a second need about a million servers: found by bisection, quickly."""
+    c = models.servers_needed(1e6, 1.0, 1.01)
+    assert models.mmc_response_time(1e6, 1.0, c) <= 1.01 < models.mmc_response_time(1e6, 1.0, c - 1)
+
+
+def test_mmc_wait_does_not_overflow_on_huge_rates():
+    expected = models.mmc_response_time(1, 1, 2) / 1e308
+    assert models.mmc_response_time(1e308, 1e308, 2) == pytest.approx(expected)
+
+
+def test_k_of_n_for_a_billion_parts_is_fast_and_a_probability():
+    value = models.k_of_n_availability(999_000_000, 10**9, 0.999)
+    assert 0.4 < value < 0.6
+
+
+def test_messages_about_huge_targets_stay_short():
+    with pytest.raises(ValueError) as raised:
+        models.SCALE_OUT.units_for(1e300)
+    assert len(str(raised.value)) < 120
