@@ -618,3 +618,73 @@ def test_a_hung_worker_process_lets_go_after_max_runtime(redis_url, tmp_path):
         _kill_all(started)
         space.clear()
         client.close()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        __import__("redis").exceptions.ReadOnlyError("You can't write against a read only replica."),
+        __import__("redis").ResponseError(
+            "MISCONF Redis is configured to save RDB snapshots, but it's failing"
+        ),
+        __import__("redis").ResponseError("BUSY Redis is busy running a script."),
+        __import__("redis").exceptions.ClusterDownError("The cluster is down"),
+        __import__("redis").exceptions.TryAgainError("Multiple keys request during rehashing of slot"),
+    ],
+)
+def test_a_server_briefly_unable_to_write_is_waited_out(redis, ns, clock, caplog, error):
+    """A failover (READONLY), a failed snapshot (MISCONF), a long script (BUSY): the worker
+    waits and carries on instead of dying with the server's reply."""
+    flaky = _Outage(redis, failures=0, error=error)
+    queue = JobQueue(flaky, ns.prefix, lease=30, clock=clock)
+    queue.enqueue("receipt")
+    flaky.failures = 3
+    worker = Worker(queue, lambda job: None, name="w1")
+    with caplog.at_level("WARNING", logger="scalekit.queues"):
+        assert worker.run() == 1
+    assert worker.counts["done"] == 1 and worker.reconnects == 3
+    assert "w1: Redis unreachable" in caplog.text
+
+
+def test_a_wrong_command_is_still_an_error(redis, ns, clock):
+    import redis as redis_py
+
+    flaky = _Outage(redis, failures=0, error=redis_py.ResponseError("WRONGTYPE Operation against a key"))
+    queue = JobQueue(flaky, ns.prefix, lease=30, clock=clock)
+    queue.enqueue("receipt")
+    flaky.failures = 1
+    with pytest.raises(redis_py.ResponseError, match="WRONGTYPE"):
+        Worker(queue, lambda job: None).step()
+
+
+@pytest.mark.parametrize(
+    "error", [SystemExit(3), __import__("asyncio").CancelledError(), GeneratorExit("closed")]
+)
+def test_a_handler_raising_a_base_exception_fails_its_job_not_the_worker(queue, error):
+    """``sys.exit`` in a library, or an asyncio task cancelled inside the handler, are not
+    ``Exception``s; they must not take the worker down with them."""
+    queue.enqueue("first")
+    queue.enqueue("second")
+    calls = []
+
+    def handler(job):
+        calls.append(job.payload)
+        if job.payload == "first" and job.attempt == 1:
+            raise error
+
+    worker = Worker(queue, handler)
+    assert worker.run() == 3
+    assert worker.counts == {"done": 2, "retry": 1, "dead": 0, "lost": 0}
+    assert worker.log[0].error.startswith(type(error).__name__)
+
+
+def test_ctrl_c_stops_the_worker_and_the_lease_brings_the_job_back(queue, clock):
+    queue.enqueue("long")
+
+    def handler(job):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Worker(queue, handler).step()
+    clock.advance(31)
+    assert queue.reap() == (["1"], [])

@@ -10,9 +10,14 @@ Three things keep a worker alive and its jobs safe:
 - a **heartbeat** renews the lease of the running job every ``heartbeat`` seconds, so a
   job may run longer than its lease (see ``scalekit.queues.heartbeat``);
 - any exception from the handler becomes a retry, even one that cannot be printed;
-- a Redis outage (``ConnectionError``, ``TimeoutError``) is waited out with bounded
-  exponential backoff and logged; a job whose lease ran out meanwhile is reaped and
-  run again, which is why handlers must be idempotent.
+- a Redis outage (``ConnectionError``, ``TimeoutError``, or a server that answers but
+  cannot serve writes for a while: READONLY after a failover, MISCONF after a failed
+  snapshot, BUSY, LOADING) is waited out with bounded exponential backoff and logged; a
+  job whose lease ran out meanwhile is reaped and run again, which is why handlers must be
+  idempotent.
+
+A handler that raises anything but ``KeyboardInterrupt`` (``SystemExit`` from a library,
+``asyncio.CancelledError``: neither is an ``Exception``) fails its job, not the worker.
 
 Run a worker as its own OS process with ``python -m scalekit.queues.worker --help``;
 fault tests kill such processes with SIGKILL in the middle of a job.
@@ -46,6 +51,24 @@ Handler = Callable[[Job], object]
 T = TypeVar("T")
 log = logging.getLogger("scalekit.queues")
 OUTAGE_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+# Replies that mean "the server cannot serve writes right now", not "your command is wrong":
+# a replica promoted or demoted (READONLY), a cluster resharding or failing over, a failed
+# snapshot that stops writes (MISCONF), a long-running script (BUSY). They pass, so they are
+# waited out like a dropped connection.
+_PASSING = (
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.MasterDownError,
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True if ``exc`` says Redis is unreachable or briefly unable to serve, so waiting helps."""
+    if isinstance(exc, (*OUTAGE_ERRORS, *_PASSING)):
+        return True
+    return isinstance(exc, redis.ResponseError) and str(exc).startswith(("MISCONF ", "BUSY "))
+
 
 _COUNT_ONCE = """
 if redis.call('SADD', KEYS[2], ARGV[1]) == 1 then
@@ -139,7 +162,9 @@ class Worker:
         with beating:
             try:
                 self.handler(job)
-            except Exception as exc:
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
                 error = describe_error(exc)
         if error:
             result = self._retrying(self.queue.nack, job, error)
@@ -166,7 +191,9 @@ class Worker:
         while True:
             try:
                 return call(*args)
-            except OUTAGE_ERRORS as exc:
+            except redis.RedisError as exc:
+                if not is_outage(exc):
+                    raise
                 delay = min(self.reconnect_max, self.reconnect_base * 2.0 ** min(failures, 30))
                 failures += 1
                 self.reconnects += 1
