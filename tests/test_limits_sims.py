@@ -142,3 +142,15 @@ def test_a_client_whose_request_the_server_drops_still_retries():
     refused_by_time = run.fresh.sum() - run.good.sum()
     assert refused_by_time > 500, "the spike must push some requests past their timeout"
     assert run.retries.sum() > 0.5 * refused_by_time
+
+
+def test_goodput_never_exceeds_what_the_servers_can_do():
+    """Answers given while the queue drains after the last arrival do not count."""
+    rng = np.random.default_rng(4)
+    for load in (1.5, 3.0):
+        arrivals = np.cumsum(rng.exponential(1 / (80 * load), 5000))
+        service = np.full(5000, 0.1)
+        for options in ({"max_queue": 40}, {"discipline": "lifo"}):
+            run = shedding.serve(arrivals, service, 8, patience=1.0, **options)
+            most = 8 * math.ceil(run.duration / 0.1) / run.duration
+            assert 0.9 * 80 < run.goodput <= most, (load, options, run.goodput)

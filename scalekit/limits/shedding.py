@@ -28,12 +28,13 @@ OUTCOMES = ("answered in time", "served too late", "refused at once", "dropped, 
 
 @dataclass(frozen=True)
 class ShedRun:
-    """Per request: arrival, wait before service (NaN if never served) and outcome code."""
+    """Per request: arrival, wait before service and finish time (NaN if never served), outcome code."""
 
     arrivals: np.ndarray
     waits: np.ndarray
     outcome: np.ndarray
     duration: float
+    finish: np.ndarray
 
     def count(self, code: int) -> int:
         """How many requests ended with outcome ``code`` (GOOD, LATE, REFUSED, DROPPED)."""
@@ -41,8 +42,14 @@ class ShedRun:
 
     @property
     def goodput(self) -> float:
-        """Requests answered in time, per second of the run."""
-        return self.count(GOOD) / self.duration
+        """Requests answered in time while requests were arriving, per second of that span.
+
+        Answers given after the last arrival, while the servers empty the queue, are left
+        out: counting them over the arrival span would credit a finite run with more than
+        its capacity.
+        """
+        ends = self.arrivals[0] + self.duration
+        return int(((self.outcome == GOOD) & (self.finish <= ends)).sum()) / self.duration
 
     def summary(self) -> dict[str, float]:
         """The share of requests in each outcome."""
@@ -81,6 +88,7 @@ def serve(
     if not patience > 0:
         raise ValueError(f"patience must be > 0 seconds, got {patience!r}")
     waits = np.full(arrivals.size, np.nan)
+    finish = np.full(arrivals.size, np.nan)
     outcome = np.empty(arrivals.size, dtype=np.int8)
     free = [0.0] * servers
     queue: deque[int] = deque()
@@ -97,6 +105,7 @@ def serve(
                 continue
             waits[request] = start - arrive[request]
             done = start + need[request]
+            finish[request] = done
             outcome[request] = GOOD if done - arrive[request] <= patience else LATE
             heapq.heapreplace(free, done)
 
@@ -104,6 +113,7 @@ def serve(
         dispatch(at)
         if not queue and free[0] <= at:
             waits[request] = 0.0
+            finish[request] = at + need[request]
             outcome[request] = GOOD if need[request] <= patience else LATE
             heapq.heapreplace(free, at + need[request])
         elif max_queue is not None and len(queue) >= max_queue:
@@ -111,7 +121,7 @@ def serve(
         else:
             queue.append(request)
     dispatch(float("inf"))
-    return ShedRun(arrivals, waits, outcome, float(arrivals[-1] - arrivals[0]) or 1.0)
+    return ShedRun(arrivals, waits, outcome, float(arrivals[-1] - arrivals[0]) or 1.0, finish)
 
 
 @dataclass(frozen=True)
