@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from scalekit import models
@@ -43,8 +44,38 @@ def test_fleet_for_accepts_a_right_implementation():
     assert feedback.ok and repr(feedback).startswith("Correct")
 
 
-def test_fleet_for_accepts_the_library_itself():
-    assert ex.check_fleet_for(models.servers_needed).ok
+def test_fleet_for_accepts_numpy_integers():
+    def numpy_count(arrival_rate, per_server, max_response):
+        return np.int64(fleet_right(arrival_rate, per_server, max_response))
+
+    assert ex.check_fleet_for(numpy_count).ok
+
+
+def fleet_queue_time_only(arrival_rate, per_server, max_response):
+    """Compares the time in queue (mmc_wait) with the target, forgetting the service itself."""
+    servers = math.floor(arrival_rate / per_server) + 1
+    while models.mmc_wait(arrival_rate, per_server, servers) > max_response:
+        servers += 1
+    return servers
+
+
+def fleet_milliseconds(arrival_rate, per_server, max_response):
+    return fleet_right(arrival_rate, per_server, max_response * 1000)
+
+
+def fleet_never_stops(arrival_rate, per_server, max_response):
+    servers = math.floor(arrival_rate / per_server) + 1
+    while models.mmc_response_time(arrival_rate, per_server, servers) < max_response:  # the wrong way round
+        servers += 1
+    return servers
+
+
+def fleet_calls_the_reference(arrival_rate, per_server, max_response):
+    return models.servers_needed(arrival_rate, per_server, max_response)
+
+
+def fleet_always_one(arrival_rate, per_server, max_response):
+    return 1
 
 
 @pytest.mark.parametrize(
@@ -56,11 +87,18 @@ def test_fleet_for_accepts_the_library_itself():
         (fleet_float, "whole number"),
         (fleet_stub, "returned None"),
         (fleet_crashes, "ZeroDivisionError"),
+        (fleet_queue_time_only, "above the"),
+        (fleet_milliseconds, "fleet_for("),
+        (fleet_never_stops, "did not finish"),
+        (fleet_calls_the_reference, "calls models.servers_needed"),
+        (models.servers_needed, "calls models.servers_needed"),
+        (fleet_always_one, "cannot even keep up"),
         (..., "replace the `...`"),
         (42, "the function itself"),
     ],
 )
-def test_fleet_for_rejects_wrong_implementations(function, says):
+def test_fleet_for_rejects_wrong_implementations(function, says, monkeypatch):
+    monkeypatch.setattr(ex, "TIME_LIMIT", 1.0)
     feedback = ex.check_fleet_for(function)
     assert not feedback.ok
     assert repr(feedback).startswith("Not yet") and says in feedback.message
@@ -93,3 +131,16 @@ def test_sale_plan_right_answer():
 def test_sale_plan_explains_each_wrong_choice(answer, says):
     feedback = ex.check_sale_plan(answer)
     assert not feedback.ok and says in feedback.message
+
+
+def test_a_slow_learner_function_is_stopped_and_the_alarm_is_restored():
+    import signal
+    import time
+
+    before = signal.getsignal(signal.SIGALRM)
+    started = time.monotonic()
+    got, failure = ex.call_learner(lambda: time.sleep(30), (), seconds=0.2)
+    assert got is None and "did not finish" in failure
+    assert time.monotonic() - started < 5
+    assert signal.getsignal(signal.SIGALRM) is before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)

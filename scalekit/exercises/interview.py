@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from scalekit import models
 from scalekit.exercises.feedback import Feedback, correct, not_answered, wrong
+from scalekit.exercises.scalability import call_learner, uses_reference
 
 CHECKLIST: dict[str, str] = {
     "stateless": "Keep sessions and uploads off the servers (Redis, S3): any server can serve anyone.",
@@ -64,7 +65,16 @@ K_OF_N_SEED = 808
 def k_of_n_cases(count: int = 40, seed: int = K_OF_N_SEED) -> list[tuple[int, int, float]]:
     """Seeded ``(k, n, p)`` cases: small tiers, and tiers of hundreds that need most of their parts."""
     rng = np.random.default_rng(seed)
-    cases = [(1, 1, 0.99), (2, 3, 0.9), (3, 3, 0.9), (1, 4, 0.95), (0, 3, 0.5), (480, 500, 0.97)]
+    cases = [
+        (1, 1, 0.99),
+        (2, 3, 0.9),
+        (3, 3, 0.9),
+        (1, 4, 0.95),
+        (0, 3, 0.5),
+        (480, 500, 0.97),
+        (3, 4, 1.0),
+        (1, 3, 0.0),
+    ]
     while len(cases) < count:
         n = int(rng.choice([int(rng.integers(1, 12)), int(rng.integers(50, 600))]))
         k = (
@@ -77,13 +87,6 @@ def k_of_n_cases(count: int = 40, seed: int = K_OF_N_SEED) -> list[tuple[int, in
     return cases
 
 
-def _call(function: Callable, args: tuple) -> tuple[object, str | None]:
-    try:
-        return function(*args), None
-    except Exception as error:  # the learner's code may fail in any way; say how
-        return None, f"{type(error).__name__}: {error}"
-
-
 def check_k_of_n(k_of_n: object) -> Feedback:
     """Build-it: ``k_of_n(k, n, p)`` against `models.k_of_n_availability` on seeded tiers."""
     missing = not_answered(k_of_n)
@@ -91,18 +94,22 @@ def check_k_of_n(k_of_n: object) -> Feedback:
         return missing
     if not callable(k_of_n):
         return wrong(f"pass the function itself (k_of_n, no parentheses), got {k_of_n!r}.")
+    if uses_reference(k_of_n, models.k_of_n_availability):
+        return wrong(
+            "your function calls models.k_of_n_availability, the reference the check compares with: "
+            "add up the binomial terms yourself."
+        )
     for k, n, p in k_of_n_cases():
         expected = models.k_of_n_availability(k, n, p)
-        got, failure = _call(k_of_n, (k, n, p))
+        got, failure = call_learner(k_of_n, (k, n, p))
         where = f"k_of_n({k}, {n}, {p:g})"
         if failure is not None:
-            return wrong(f"{where} raised {failure}.")
+            return wrong(f"{where} {failure}.")
         if got is None or got is Ellipsis:
             return wrong(f"{where} returned {got!r}: finish the function so it returns a probability.")
-        try:
-            value = float(got)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        if isinstance(got, (str, bytes, bool, np.bool_)) or not isinstance(got, (float, int, np.number)):
             return wrong(f"{where} returned {got!r}; return a probability, a number between 0 and 1.")
+        value = float(got)
         if math.isclose(value, expected, rel_tol=1e-7, abs_tol=1e-10):
             continue
         hint = ""

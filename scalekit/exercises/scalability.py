@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -28,11 +30,47 @@ def fleet_cases(count: int = 40, seed: int = FLEET_SEED) -> list[tuple[float, fl
     return cases
 
 
-def _call(function: Callable, args: tuple) -> tuple[object, str | None]:
+TIME_LIMIT = 10.0
+"""Seconds a learner's function may run on one case before the check gives up on it."""
+
+
+class _TooSlow(Exception):
+    pass
+
+
+def call_learner(function: Callable, args: tuple, seconds: float | None = None) -> tuple[object, str | None]:
+    """``function(*args)`` and None, or None and what went wrong, in words.
+
+    A loop that never ends (a condition the wrong way round) is stopped after ``seconds``
+    where the platform allows it (SIGALRM, main thread), and reported instead of hanging.
+    """
+    seconds = TIME_LIMIT if seconds is None else seconds
+    limited = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if limited:
+
+        def stop(signum: int, frame: object) -> None:
+            raise _TooSlow
+
+        previous = signal.signal(signal.SIGALRM, stop)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         return function(*args), None
+    except _TooSlow:
+        return None, f"did not finish within {seconds:g} s (a loop whose condition never turns false?)"
     except Exception as error:  # the learner's code may fail in any way; say how
-        return None, f"{type(error).__name__}: {error}"
+        return None, f"raised {type(error).__name__}: {error}"
+    finally:
+        if limited:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+
+def uses_reference(function: Callable, reference: Callable) -> bool:
+    """True when the learner hands in the reference itself, or a function that calls it by name."""
+    if function is reference:
+        return True
+    code = getattr(function, "__code__", None)
+    return code is not None and reference.__name__ in code.co_names
 
 
 def check_fleet_for(fleet_for: object) -> Feedback:
@@ -42,13 +80,18 @@ def check_fleet_for(fleet_for: object) -> Feedback:
         return missing
     if not callable(fleet_for):
         return wrong(f"pass the function itself (fleet_for, no parentheses), got {fleet_for!r}.")
+    if uses_reference(fleet_for, models.servers_needed):
+        return wrong(
+            "your function calls models.servers_needed, the reference the check compares with: "
+            "write the search yourself with models.mmc_response_time."
+        )
     for arrival, per_server, target in fleet_cases():
         args = (arrival, per_server, target)
         expected = models.servers_needed(arrival, per_server, target)
-        got, failure = _call(fleet_for, args)
+        got, failure = call_learner(fleet_for, args)
         where = f"fleet_for({arrival:g}, {per_server:g}, {target:g})"
         if failure is not None:
-            return wrong(f"{where} raised {failure}.")
+            return wrong(f"{where} {failure}.")
         if got is None or got is Ellipsis:
             return wrong(f"{where} returned {got!r}: finish the function so it returns a number of servers.")
         if isinstance(got, bool) or not isinstance(got, (int, np.integer)):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
 from scalekit import models
 from scalekit.exercises.feedback import Feedback, correct, not_answered, wrong
+from scalekit.exercises.scalability import call_learner, uses_reference
+from scalekit.routers import replica_capacity, write_cap
 
 FIT_SEED = 202
 SIZES = np.array([1, 2, 4, 6, 8, 12, 16, 24, 32])
@@ -35,13 +36,6 @@ def usl_fit_cases(count: int = 25, seed: int = FIT_SEED) -> list[tuple[np.ndarra
     return cases
 
 
-def _call(function: Callable, args: tuple) -> tuple[object, str | None]:
-    try:
-        return function(*args), None
-    except Exception as error:  # the learner's code may fail in any way; say how
-        return None, f"{type(error).__name__}: {error}"
-
-
 def _pair(value: object) -> tuple[float, float] | None:
     try:
         sigma, kappa = value  # type: ignore[misc]
@@ -57,12 +51,17 @@ def check_fit_sigma_kappa(fit_sigma_kappa: object) -> Feedback:
         return missing
     if not callable(fit_sigma_kappa):
         return wrong(f"pass the function itself (fit_sigma_kappa, no parentheses), got {fit_sigma_kappa!r}.")
+    if uses_reference(fit_sigma_kappa, models.usl_coefficients):
+        return wrong(
+            "your function calls models.usl_coefficients, the reference the check compares with: "
+            "build the matrix and call np.linalg.lstsq yourself."
+        )
     for sizes, throughput, single in usl_fit_cases():
         expected = models.usl_coefficients(sizes, throughput, single)
-        got, failure = _call(fit_sigma_kappa, (sizes.copy(), throughput.copy(), single))
+        got, failure = call_learner(fit_sigma_kappa, (sizes.copy(), throughput.copy(), single))
         where = f"for sizes {sizes.tolist()}, throughput {throughput.tolist()} and λ = {single:g}"
         if failure is not None:
-            return wrong(f"{where} your function raised {failure}.")
+            return wrong(f"{where} your function {failure}.")
         if got is None or got is Ellipsis:
             return wrong(f"your function returned {got!r}: finish it so it returns a pair (σ, κ).")
         pair = _pair(got)
@@ -85,38 +84,54 @@ def check_fit_sigma_kappa(fit_sigma_kappa: object) -> Feedback:
     return correct("your fit matches least squares on every generated load test.")
 
 
-ORDER_DB_CHOICES = {
+TICKET_DB_CHOICES = {
     "a": "add read replicas",
-    "b": "move to the largest machine in the family",
-    "c": "shard the orders by customer id over several primaries",
-    "d": "add app servers in front of the database",
+    "b": "move to a bigger machine of the same instance family in the maintenance window",
+    "c": "shard the tickets by event id over several primaries",
+    "d": "put the writes on a queue in front of the database",
 }
-ORDER_DB_UNITS, ORDER_DB_WRITES, ORDER_DB_GROWTH = 8, 0.7, 3.0
+TICKET_DB_UNITS, TICKET_DB_WRITES, TICKET_DB_GROWTH = 4, 0.6, 1.8
 
 
-def check_order_db_plan(answer: object) -> Feedback:
-    """Judgement: how an order database with 70 % writes on 8 units grows 3x."""
+def ticket_db_facts() -> dict[str, float]:
+    """The numbers behind the ticketing-database exercise, from the course's models."""
+    up = models.SCALE_UP
+    today = float(up.throughput(TICKET_DB_UNITS))
+    units = up.units_for(TICKET_DB_GROWTH * today)
+    return {
+        "today (req/s)": today,
+        "units needed": float(units),
+        "family top (units)": up.prices.family_max,
+        "price today": float(up.price(TICKET_DB_UNITS)),
+        "price then": float(up.price(units)),
+        "replica ceiling (x)": write_cap(write_fraction=TICKET_DB_WRITES),
+        "8 replicas (x)": replica_capacity(8, write_fraction=TICKET_DB_WRITES).total,
+    }
+
+
+def check_ticket_db_plan(answer: object) -> Feedback:
+    """Judgement: the simplest step that lets a saturated, write-heavy 4-unit database grow 1.8x."""
     missing = not_answered(answer)
     if missing is not None:
         return missing
     choice = str(answer).strip().lower()
-    if choice not in ORDER_DB_CHOICES:
-        return wrong(f"answer with one letter, one of {sorted(ORDER_DB_CHOICES)}; got {answer!r}.")
-    if choice == "c":
+    if choice not in TICKET_DB_CHOICES:
+        return wrong(f"answer with one letter, one of {sorted(TICKET_DB_CHOICES)}; got {answer!r}.")
+    facts = ticket_db_facts()
+    if choice == "b":
         return correct(
-            "only splitting the data multiplies write capacity: each shard's primary takes only its "
-            "customers' writes. Sharding costs cross-shard queries and a key that is hard to change, "
-            "which is why it comes last, and here it is needed."
+            "the course's scaling model still rises well past the size this needs, the price per unit is "
+            "flat inside the family, the window covers the switch, and every query stays on one machine. "
+            "Keep the bigger steps for when no machine is big enough."
         )
-    up = models.SCALE_UP
-    best_gain = up.ceiling() / up.throughput(ORDER_DB_UNITS)
     reasons = {
-        "a": f"replicas copy every write, so with {ORDER_DB_WRITES:.0%} writes no number of them gets past "
-        f"1 / {ORDER_DB_WRITES} = {1 / ORDER_DB_WRITES:.2f}x: the primary still runs every write.",
-        "b": f"under the course's scaling model a bigger machine gives at most {best_gain:.1f}x the "
-        f"throughput of {ORDER_DB_UNITS} units (contention and coherency flatten the curve), short of "
-        f"{ORDER_DB_GROWTH:g}x; it is a fine stopgap, not the plan.",
-        "d": "the app servers are not the bottleneck: more of them send the same writes to the same "
-        "database, and the queue in front of it only grows.",
+        "a": f"replicas copy every write, so with {TICKET_DB_WRITES:.0%} writes no number of them gets past "
+        f"{facts['replica ceiling (x)']:.2f}x (8 of them, each replaying every write, give "
+        f"{facts['8 replicas (x)']:.2f}x): short of {TICKET_DB_GROWTH:g}x.",
+        "c": f"it would work, but a machine of {facts['units needed']:.0f} units, still priced per unit like "
+        f"today's, carries {TICKET_DB_GROWTH:g}x; sharding adds a shard key, cross-shard queries and "
+        "rebalancing for a load one machine handles. It is the step after the largest machine.",
+        "d": "a queue smooths a spike, but this is the sustained peak: writes arriving faster than the "
+        "database runs them make the queue, and the wait, grow for as long as the peak lasts.",
     }
     return wrong(reasons[choice])
