@@ -36,6 +36,10 @@ class LRUCache:
     cheapest lookups in CPython (``benchmarks/bench_caches.py`` measures about 20-30 %
     over plain methods). The price: a subclass cannot override ``get``/``put`` (wrap
     the cache instead), and copies are made by replaying the entries (``__copy__``).
+
+    Not thread-safe, like cachetools' caches: threads racing on one cache can push it past
+    ``capacity`` or raise ``KeyError``. Threads that share one must hold a
+    :class:`threading.Lock` around each call (``functools.lru_cache`` locks by itself).
     """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -23,6 +23,8 @@ class TTLCache:
 
     An entry written at time ``t`` is a hit while ``clock.now() < t + ttl`` and a miss
     from then on; reading does not extend its life. ``ttl=0`` caches nothing: every ``get`` misses.
+    Not thread-safe (nor is cachetools'): threads that share one hold a :class:`threading.Lock`
+    around each call, or a racing eviction raises ``KeyError`` or "mutated during iteration".
     """
 
     def __init__(self, capacity: int, ttl: float, clock: Clock | None = None) -> None:
