@@ -55,10 +55,15 @@ def test_every_request_gets_exactly_one_outcome_and_refusals_only_with_a_bound()
         ({"discipline": "random"}, "discipline"),
         ({"max_queue": -1}, "max_queue"),
         ({"patience": 0}, "patience"),
+        ({"arrivals": np.array([0.0, np.nan])}, "finite"),
+        ({"service": np.array([0.1, -0.1])}, "finite"),
     ],
 )
 def test_serve_refuses_bad_settings(kwargs, message):
     arrivals, service = _overload(1.0, n=10)
+    if "arrivals" in kwargs or "service" in kwargs:
+        arrivals = kwargs.pop("arrivals", arrivals[:2])
+        service = kwargs.pop("service", service[:2])
     with pytest.raises(ValueError, match=message):
         shedding.serve(arrivals, service, 2, **{"patience": 1.0, **kwargs})
 
@@ -154,3 +159,17 @@ def test_goodput_never_exceeds_what_the_servers_can_do():
             run = shedding.serve(arrivals, service, 8, patience=1.0, **options)
             most = 8 * math.ceil(run.duration / 0.1) / run.duration
             assert 0.9 * 80 < run.goodput <= most, (load, options, run.goodput)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: RetryPolicy("nan", base=float("nan")),
+        lambda: RetryPolicy("window", budget=0.1, budget_window=0),
+        lambda: retry_storm(RetryPolicy("x"), rate=float("nan")),
+        lambda: retry_storm(RetryPolicy("x"), duration=float("inf")),
+    ],
+)
+def test_retry_settings_that_are_not_finite_are_refused(make):
+    with pytest.raises(ValueError, match=r"finite|> 0"):
+        make()

@@ -74,6 +74,10 @@ def simulate_pool(
         raise ValueError("arrivals and calls_dependency must be 1-D arrays of equal length")
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a whole number >= 1, got {workers!r}")
+    if not np.isfinite(arrivals).all() or (np.diff(arrivals) < 0).any():
+        raise ValueError("arrival times must be finite and sorted (non-decreasing)")
+    if not (np.isfinite(work) and work >= 0 and patience > 0):
+        raise ValueError(f"work must be finite and >= 0 s and patience > 0 s, got {work!r}, {patience!r}")
     if timeout is not None and not timeout > 0:
         raise ValueError(f"timeout must be > 0 seconds or None, got {timeout!r}")
     if breaker is not None and not isinstance(breaker.clock, SimClock):

@@ -38,6 +38,9 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if isinstance(self.attempts, bool) or not isinstance(self.attempts, int) or self.attempts < 1:
             raise ValueError(f"attempts must be a whole number >= 1, got {self.attempts!r}")
+        numbers = (self.base, self.multiplier, self.cap, self.budget_window)
+        if not all(math.isfinite(n) for n in numbers) or self.budget_window <= 0:
+            raise ValueError("base, multiplier, cap and budget_window must be finite; budget_window > 0")
         if self.base < 0 or self.multiplier < 1 or self.cap < self.base:
             raise ValueError("need base >= 0, multiplier >= 1 and cap >= base")
         if self.budget is not None and not 0 <= self.budget <= 1:
@@ -97,8 +100,11 @@ def retry_storm(
 
     With ``drop_expired`` the server skips requests whose client has given up.
     """
-    if not (capacity > 0 and rate >= 0 and spike_rate >= 0 and timeout > 0 and dt > 0):
-        raise ValueError("capacity, timeout and dt must be > 0; rates >= 0")
+    settings = (capacity, rate, spike_rate, timeout, dt, duration, *spike)
+    if not all(math.isfinite(v) for v in settings):
+        raise ValueError(f"the storm's settings must be finite numbers, got {settings}")
+    if not (capacity > 0 and rate >= 0 and spike_rate >= 0 and timeout > 0 and dt > 0 and duration > 0):
+        raise ValueError("capacity, timeout, dt and duration must be > 0; rates >= 0")
     steps = round(duration / dt)
     times = np.arange(steps) * dt
     demand = np.where((times >= spike[0]) & (times < spike[1]), spike_rate, rate) * dt

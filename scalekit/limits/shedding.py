@@ -75,6 +75,8 @@ def serve(
     service = np.asarray(service, dtype=float)
     if arrivals.shape != service.shape or arrivals.ndim != 1 or arrivals.size == 0:
         raise ValueError("arrivals and service must be non-empty 1-D arrays of equal length")
+    if not (np.isfinite(arrivals).all() and np.isfinite(service).all() and (service >= 0).all()):
+        raise ValueError("arrival times must be finite, service times finite and >= 0")
     if (np.diff(arrivals) < 0).any():
         raise ValueError("arrival times must be sorted (non-decreasing)")
     if discipline not in ("fifo", "lifo"):
