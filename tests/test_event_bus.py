@@ -268,3 +268,106 @@ def test_claim_settings_are_checked(bus, options, message):
     bus.subscribe("orders", "email")
     with pytest.raises(ValueError, match=message):
         bus.claim("orders", "email", "e1", **options)
+
+
+def test_an_entry_no_publish_wrote_is_dead_lettered_not_fatal(redis, ns):
+    """Someone XADDs by hand: no 'event' field, text that is not JSON, JSON that is not an
+    object. Reading must not crash on them (or they would crash every consumer forever):
+    they go to the dead letters at once, and the real events around them are delivered."""
+    bus = EventBus(redis, ns.prefix)
+    bus.subscribe("orders", "email")
+    bus.publish("orders", {"order_id": 1})
+    key = bus.stream_key("orders")
+    redis.xadd(key, {"order_id": "2"})
+    redis.xadd(key, {"event": "not json"})
+    redis.xadd(key, {"event": "[1, 2]"})
+    bus.publish("orders", {"order_id": 3})
+    assert [m.event for m in bus.read("orders", "email", "e1")] == [{"order_id": 1}, {"order_id": 3}]
+    dead = bus.dead_letters("orders")
+    assert [d.event for d in dead] == [{"order_id": "2"}, {"event": "not json"}, {"event": "[1, 2]"}]
+    assert all("not an event written by EventBus.publish" in d.error for d in dead)
+    assert bus.pending("orders", "email") == {"e1": 2}, "the foreign entries are acked"
+
+
+def test_a_foreign_entry_pending_from_before_is_dead_lettered_by_claim(redis, ns):
+    bus = EventBus(redis, ns.prefix)
+    bus.subscribe("orders", "email")
+    redis.xadd(bus.stream_key("orders"), {"event": "{broken"})
+    redis.xreadgroup("email", "old-consumer", {bus.stream_key("orders"): ">"})
+    assert bus.claim("orders", "email", "e2", min_idle=0) == []
+    assert bus.pending("orders", "email") == {}
+    [dead] = bus.dead_letters("orders")
+    assert dead.event == {"event": "{broken"} and dead.deliveries == 2
+
+
+def test_a_message_claimed_away_meanwhile_is_not_handed_out_twice(redis, ns, monkeypatch):
+    """Two consumers claim at once: A's XAUTOCLAIM takes the event, then B's takes it from A
+    before A looks up its delivery count. The event is B's now; A must not run it too."""
+    bus_a, bus_b = EventBus(redis, ns.prefix), EventBus(redis, ns.prefix)
+    bus_a.subscribe("orders", "email")
+    bus_a.publish("orders", {"order_id": 1})
+    bus_a.read("orders", "email", "dead-consumer")
+    lookup = bus_a._deliveries
+    taken_by_b = []
+
+    def b_claims_first(*args):
+        taken_by_b.extend(bus_b.claim("orders", "email", "B", min_idle=0))
+        return lookup(*args)
+
+    monkeypatch.setattr(bus_a, "_deliveries", b_claims_first)
+    assert bus_a.claim("orders", "email", "A", min_idle=0) == []
+    assert [(m.event, m.deliveries) for m in taken_by_b] == [({"order_id": 1}, 3)]
+    assert bus_a.pending("orders", "email") == {"B": 1}
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda bus: bus.read("orders", "g", "c", count=float("nan")), "count must be a whole number"),
+        (lambda bus: bus.read("orders", "g", "c", count=2.5), "count must be a whole number"),
+        (lambda bus: bus.subscribe("orders", "g", start="yesterday"), "start is '\\$'"),
+        (lambda bus: bus.subscribe("orders", ""), "a group is a non-empty string"),
+    ],
+)
+def test_read_and_subscribe_arguments_are_checked(bus, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(bus)
+
+
+def test_consumers_claiming_at_once_keep_the_delivery_limit(redis, ns):
+    """Four consumer threads read and claim the same group at once. With ``min_idle`` longer than
+    a handler takes, XAUTOCLAIM gives each idle message to one of them: every good event runs
+    once, every poison event exactly ``max_deliveries`` times, then is dead-lettered once."""
+    import collections
+    import threading
+    import time
+
+    bus = EventBus(redis, ns.prefix, max_deliveries=3)
+    bus.subscribe("t", "g")
+    for i in range(30):
+        bus.publish("t", {"i": i, "poison": i % 10 == 0})
+    runs, lock = collections.Counter(), threading.Lock()
+
+    def handler(message):
+        with lock:
+            runs[message.event["i"]] += 1
+        if message.event["poison"]:
+            raise ValueError("poison")
+
+    def consumer(name: str) -> None:
+        mine = EventBus(redis, ns.prefix, max_deliveries=3)
+        give_up = time.monotonic() + 20
+        while time.monotonic() < give_up and len(mine.dead_letters("t")) < 3:
+            mine.consume("t", "g", name, handler, messages=mine.claim("t", "g", name, min_idle=0.5))
+            mine.consume("t", "g", name, handler)
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=consumer, args=(f"c{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(d.event["i"] for d in bus.dead_letters("t")) == [0, 10, 20]
+    assert [runs[i] for i in (0, 10, 20)] == [3, 3, 3]
+    assert all(runs[i] == 1 for i in range(30) if i % 10)
+    assert bus.pending("t", "g") == {}

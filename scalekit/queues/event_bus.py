@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -115,11 +115,17 @@ class EventBus:
         ``start="$"`` delivers only events published from now on; ``start="0"`` replays
         the whole stream first, which is how a new service catches up on history.
         """
+        if not isinstance(group, str) or not group:
+            raise ValueError(f"a group is a non-empty string, got {group!r}")
         try:
             self.client.xgroup_create(self.stream_key(topic), group, id=start, mkstream=True)
         except redis.ResponseError as exc:
             if "BUSYGROUP" in str(exc):
                 return False
+            if "Invalid stream ID" in str(exc):
+                raise ValueError(
+                    f"start is '$' (new events only), '0' (the whole history) or a stream id, got {start!r}"
+                ) from None
             raise
         return True
 
@@ -131,8 +137,8 @@ class EventBus:
 
     def read(self, topic: str, group: str, consumer: str, *, count: int = 10) -> list[Message]:
         """Up to ``count`` events new to ``group``, pending on ``consumer`` until it acks them."""
-        if count < 1:
-            raise ValueError(f"count must be >= 1, got {count}")
+        if not (_whole(count) and count >= 1):
+            raise ValueError(f"count must be a whole number >= 1, got {count!r}")
         key = self.stream_key(topic)
         try:
             reply = self.client.xreadgroup(group, consumer, {key: ">"}, count=count)
@@ -140,7 +146,26 @@ class EventBus:
             if "NOGROUP" in str(exc) or "requires the key to exist" in str(exc):
                 raise ValueError(f"{group!r} has not subscribed to {topic!r}: call subscribe first") from None
             raise
-        return [self._message(topic, entry) for _, entries in reply or [] for entry in entries]
+        entries = [entry for _, batch in reply or [] for entry in batch]
+        return self._readable(topic, group, [(entry, 1) for entry in entries])
+
+    def _readable(self, topic: str, group: str, entries: list[tuple[Any, int]]) -> list[Message]:
+        """Messages for ``entries`` (with their delivery counts); an entry that no ``publish``
+        wrote (no ``event`` field, or not a JSON object) goes straight to the dead letters, since
+        no handler could ever read it."""
+        messages = []
+        for (message_id, fields), deliveries in entries:
+            try:
+                event = json.loads(fields["event"])
+            except (KeyError, TypeError, ValueError):
+                event = None
+            if isinstance(event, dict):
+                messages.append(Message(str(message_id), topic, event, deliveries))
+                continue
+            foreign = Message(str(message_id), topic, {str(k): str(v) for k, v in (fields or {}).items()})
+            reason = "not an event written by EventBus.publish (needs a field 'event' holding a JSON object)"
+            self._dead_letter(topic, group, foreign, deliveries, error=reason)
+        return messages
 
     def ack(self, topic: str, group: str, *message_ids: str) -> int:
         """Mark messages handled for ``group``; return how many were pending."""
@@ -162,7 +187,11 @@ class EventBus:
         is presumed dead) and give them to ``consumer``, with XAUTOCLAIM.
 
         Idle time is measured by the Redis server's clock, so keep ``min_idle`` well above
-        the longest time a healthy consumer needs for one message.
+        the longest time a healthy consumer needs for one message: a claim takes a message from
+        a consumer that is still working on it, and counts as a delivery. ``min_idle=0`` suits a
+        demonstration with one consumer; with several claiming at once it hands one event to
+        two of them and uses up its deliveries. A message that another consumer claimed between
+        this claim and its delivery count is left to that consumer.
         """
         if not (min_idle >= 0 and math.isfinite(min_idle)):
             raise ValueError(f"min_idle must be a finite number of seconds >= 0, got {min_idle}")
@@ -174,17 +203,21 @@ class EventBus:
                 key, group, consumer, int(min_idle * 1000), start_id=cursor, count=count
             )
             cursor, entries = reply[0], reply[1]
-            claimed.extend(self._message(topic, entry) for entry in entries if entry and entry[1])
+            claimed.extend(entry for entry in entries if entry and entry[1])
             if cursor in ("0-0", b"0-0"):
                 break
-        counts = self._deliveries(topic, group, consumer, [m.id for m in claimed])
-        kept = []
-        for message in claimed:
-            deliveries = counts.get(message.id, 1)
+        counts = self._deliveries(topic, group, consumer, [str(entry[0]) for entry in claimed])
+        kept, fresh = [], []
+        for entry in claimed:
+            deliveries = counts.get(str(entry[0]))
+            if deliveries is None:
+                continue  # another consumer claimed it in the meantime: it is theirs now
             if deliveries > self.max_deliveries:
-                self._dead_letter(topic, group, message, deliveries - 1)
+                message = Message(str(entry[0]), topic, {})
+                self._dead_letter(topic, group, message, deliveries - 1, fields=entry[1])
             else:
-                kept.append(replace(message, deliveries=deliveries))
+                fresh.append((entry, deliveries))
+        kept.extend(self._readable(topic, group, fresh))
         return kept
 
     def _deliveries(self, topic: str, group: str, consumer: str, ids: list[str]) -> dict[str, int]:
@@ -202,14 +235,28 @@ class EventBus:
         )
         return {str(row["message_id"]): int(row["times_delivered"]) for row in rows}
 
-    def _dead_letter(self, topic: str, group: str, message: Message, deliveries: int) -> None:
-        """Copy ``message`` to the dead letters with its last error, then ack it for ``group``."""
+    def _dead_letter(
+        self,
+        topic: str,
+        group: str,
+        message: Message,
+        deliveries: int,
+        *,
+        error: str | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> None:
+        """Copy ``message`` to the dead letters with its last error (or ``error``), then ack it
+        for ``group``. ``fields`` are the stream entry's own, kept as they are."""
         field = json.dumps([group, message.id])
-        error = self.client.hget(self._errors_key(topic), field) or ""
+        if error is None:
+            error = self.client.hget(self._errors_key(topic), field) or ""
+        body = fields.get("event") if fields is not None else None
         record = {
             "id": message.id,
             "group": group,
-            "event": json.dumps(message.event, sort_keys=True),
+            "event": body
+            if isinstance(body, str)
+            else json.dumps(message.event or fields or {}, sort_keys=True),
             "deliveries": str(deliveries),
             "error": str(error),
         }
@@ -229,7 +276,7 @@ class EventBus:
                     str(fields["id"]),
                     topic,
                     str(fields["group"]),
-                    json.loads(fields["event"]),
+                    _as_event(fields["event"]),
                     int(fields["deliveries"]),
                     str(fields["error"]),
                 )
@@ -271,12 +318,17 @@ class EventBus:
                 self.client.hdel(self._errors_key(topic), *retried)
         return len(handled)
 
-    def _message(self, topic: str, entry: tuple[str, dict[str, str]]) -> Message:
-        message_id, fields = entry
-        return Message(str(message_id), topic, json.loads(fields["event"]))
-
     def __repr__(self) -> str:
         return f"EventBus(prefix={self.prefix!r})"
+
+
+def _as_event(body: str) -> dict[str, Any]:
+    """A dead letter's event; a body that is not a JSON object comes back as ``{"raw": body}``."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return {"raw": body}
+    return event if isinstance(event, dict) else {"raw": body}
 
 
 def _whole(value: object) -> bool:
