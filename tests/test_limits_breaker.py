@@ -185,3 +185,31 @@ def test_a_clock_that_steps_back_keeps_the_circuit_open_no_shorter():
     assert breaker.state == OPEN and not breaker.allow()
     clock.advance_to(110.0)
     assert breaker.state == HALF_OPEN
+
+
+def test_threads_asking_at_once_in_half_open_share_the_probes():
+    import sys
+    import threading
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for _ in range(400):
+            clock, breaker = _breaker(failure_threshold=1, reset_timeout=1.0, probes=2)
+            breaker.record(False)
+            clock.advance(1.0)
+            answers: list[bool] = []
+            start = threading.Barrier(8)
+
+            def ask(breaker=breaker, answers=answers, start=start):
+                start.wait()
+                answers.append(breaker.allow())
+
+            threads = [threading.Thread(target=ask) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert sum(answers) == 2
+    finally:
+        sys.setswitchinterval(switch)

@@ -12,6 +12,7 @@ count: a late answer to a call made while the circuit was closed is ignored.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from scalekit.clock import Clock
@@ -29,7 +30,11 @@ class Transition:
 
 
 class CircuitBreaker:
-    """A breaker for one dependency; ask :meth:`allow` before a call and :meth:`record` its outcome."""
+    """A breaker for one dependency; ask :meth:`allow` before a call and :meth:`record` its outcome.
+
+    Safe to share between threads: a lock makes each question and each report one step,
+    so two threads asking at once in half-open cannot both take the last probe.
+    """
 
     def __init__(
         self, clock: Clock, *, failure_threshold: int = 5, reset_timeout: float = 5.0, probes: int = 1
@@ -50,10 +55,15 @@ class CircuitBreaker:
         self._half_opened_at = 0.0
         self._probes_out = 0
         self._probes_ok = 0
+        self._lock = threading.RLock()
 
     @property
     def state(self) -> str:
         """``"closed"``, ``"open"`` or ``"half-open"`` at the clock's current time."""
+        with self._lock:
+            return self._current()
+
+    def _current(self) -> str:
         now = self.clock.now()
         if self._state == OPEN and now >= self._opened_at + self.reset_timeout:
             self._move(HALF_OPEN)
@@ -69,29 +79,31 @@ class CircuitBreaker:
 
     def allow(self) -> bool:
         """May a call go to the dependency now? In half-open, only ``probes`` calls may."""
-        state = self.state
-        if state == CLOSED:
-            return True
-        if state == HALF_OPEN and self._probes_out < self.probes:
-            self._probes_out += 1
-            return True
-        return False
+        with self._lock:
+            state = self._current()
+            if state == CLOSED:
+                return True
+            if state == HALF_OPEN and self._probes_out < self.probes:
+                self._probes_out += 1
+                return True
+            return False
 
     def record(self, success: bool) -> None:
         """Report how an allowed call ended (a timeout is a failure)."""
-        state = self.state
-        if state == CLOSED:
-            self._failures = 0 if success else self._failures + 1
-            if self._failures >= self.failure_threshold:
-                self._open()
-        elif state == HALF_OPEN and self._probes_out > self._probes_ok:
-            if not success:
-                self._open()
-            else:
-                self._probes_ok += 1
-                if self._probes_ok >= self.probes:
-                    self._failures = 0
-                    self._move(CLOSED)
+        with self._lock:
+            state = self._current()
+            if state == CLOSED:
+                self._failures = 0 if success else self._failures + 1
+                if self._failures >= self.failure_threshold:
+                    self._open()
+            elif state == HALF_OPEN and self._probes_out > self._probes_ok:
+                if not success:
+                    self._open()
+                else:
+                    self._probes_ok += 1
+                    if self._probes_ok >= self.probes:
+                        self._failures = 0
+                        self._move(CLOSED)
 
     def _open(self) -> None:
         self._opened_at = self.clock.now()
