@@ -7,7 +7,8 @@ follower's home timeline. Rows:
   on fresh home timelines and on home timelines already holding ``capacity`` posts;
 * ``server_side=False``: a pipelined ZADD plus an eager ZREMRANGEBYRANK per follower;
 * a raw pipelined LPUSH per key from Python;
-* the queued fan-out: how long ``QueuedFanout.post`` takes, and one worker's drain rate;
+* the queued fan-out: how long ``QueuedFanout.post`` takes (store + one plan job), and one
+  worker's rate through the plan and every batch;
 * with ``$REDIS_CLUSTER_URL`` set, the default post on that cluster (buckets spread over
   its nodes, each node fed in parallel).
 
@@ -177,7 +178,9 @@ def main() -> None:
     print(f"{'':52s}{'followers/s':>14s}")
     for name, rate in rows:
         print(f"{name:52s}{rate:14,.0f}")
-    print(f"QueuedFanout.post (store + {FOLLOWERS // 1000} batches enqueued): {enqueue_seconds * 1e3:.0f} ms")
+    print(
+        f"QueuedFanout.post (store + one plan job, {FOLLOWERS:,} followers): {enqueue_seconds * 1e3:.1f} ms"
+    )
     print()
     if reference is not None:
         ratio = default / reference

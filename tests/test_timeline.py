@@ -243,3 +243,28 @@ def test_works_on_redis_cluster_with_a_hash_tag_prefix(redis_cluster_url, server
         for key in list(client.scan_iter(match=f"{prefix}:*")):
             client.delete(key)
         client.close()
+
+
+@pytest.mark.parametrize(
+    ("users", "ts", "message"),
+    [
+        ([1, -2], 1.0, "user id must be an int >= 0"),
+        ([1, True], 1.0, "user id must be an int >= 0"),
+        ([1, "abc"], 1.0, "user id must be an int >= 0"),
+        ([1, 2.5], 1.0, "user id must be an int >= 0"),
+        ([1, 2], float("nan"), "ts must be a finite number"),
+    ],
+)
+@pytest.mark.parametrize("buckets", [1, 3])
+def test_push_refuses_bad_users_and_times_before_writing(redis, ns, users, ts, message, buckets):
+    timeline = Timeline(redis, ns.prefix, strategy="write", buckets=buckets)
+    with pytest.raises(ValueError, match=message):
+        timeline.push("0000000001", ts, users)
+    assert ns.keys() == []
+
+
+def test_push_accepts_ids_as_digit_strings_and_repeats(redis, ns):
+    timeline = Timeline(redis, ns.prefix, strategy="write", capacity=3, buckets=2)
+    timeline.push("0000000007", 1.0, ["4", 4, np.int64(4), 5])
+    assert timeline.delivered("0000000007", [4, 5, 6]) == 2
+    assert redis.zcard(timeline.home_key(4)) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import numpy as np
@@ -80,3 +81,22 @@ def test_cluster_fan_out_reaches_every_follower(cluster):
     assert max(client.zcard(timeline.home_key(u)) for u in range(0, 3000, 97)) <= 5 + timeline.trim_margin
     assert timeline.follow(5000, 10**6) is True
     assert [p.id for p in timeline.read(5000, limit=5)] == [r.post_id for r in receipts[::-1][:5]]
+
+
+def test_many_buckets_are_tagged_quickly_and_evenly():
+    started = time.perf_counter()
+    tags = bucket_tags("feed", 16384)
+    assert time.perf_counter() - started < 20
+    assert sorted(cluster_slot(tag) for tag in tags) == list(range(16384))
+
+
+@pytest.mark.parametrize("prefix", ["{}:feed", "x}{y:feed", "{feed", "feed}"])
+def test_a_prefix_whose_braces_make_no_hash_tag_is_refused_on_a_cluster(redis_cluster_url, prefix):
+    from redis.cluster import RedisCluster
+
+    client = RedisCluster.from_url(redis_cluster_url, decode_responses=True)
+    try:
+        with pytest.raises(ValueError, match="hash tag"):
+            Timeline(client, prefix, buckets=1)
+    finally:
+        client.close()

@@ -30,14 +30,15 @@ def test_post_only_enqueues_and_workers_deliver_batch_by_batch(redis, ns):
     fanout = make_fanout(redis, ns, batch=100)
     fanout.timeline.load_graph(np.full(450, AUTHOR), np.arange(450))
     queued = fanout.post(AUTHOR, "big news", 5.0)
-    assert (queued.followers, len(queued.jobs)) == (450, 5)
+    assert (queued.followers, len(queued.jobs)) == (450, 1)
     assert fanout.timeline.delivered(queued.post_id, range(450)) == 0
+    assert fanout.queue.pending() == 1
     worker = fanout.worker()
     reached = []
     while worker.step() is not None:
         reached.append(fanout.timeline.delivered(queued.post_id, range(450)))
-    assert reached == [100, 200, 300, 400, 450]
-    assert fanout.queue.stats()["acked"] == 5
+    assert reached == [0, 100, 200, 300, 400, 450]
+    assert fanout.queue.stats()["acked"] == 6
     assert [p.text for p in fanout.timeline.read(449)] == ["big news"]
 
 
@@ -63,12 +64,14 @@ def test_a_batch_pushed_but_not_acknowledged_is_pushed_again_without_a_duplicate
     fanout = make_fanout(redis, ns, batch=50, lease=5.0)
     fanout.timeline.load_graph(np.full(120, AUTHOR), np.arange(120))
     queued = fanout.post(AUTHOR, "once", 1.0)
+    worker = fanout.worker()
+    worker.step()
     job = fanout.queue.reserve()
     fanout.handle(job)
     fanout.queue.clock.advance(6.0)
-    assert fanout.worker().run() == 3
+    assert worker.run() == 3
     stats = fanout.queue.stats()
-    assert (stats["reaped"], stats["acked"], fanout.queue.pending()) == (1, 3, 0)
+    assert (stats["reaped"], stats["acked"], fanout.queue.pending()) == (1, 4, 0)
     assert fanout.timeline.delivered(queued.post_id, range(120)) == 120
     assert {redis.zcard(fanout.timeline.home_key(u)) for u in range(120)} == {1}
 
@@ -81,7 +84,7 @@ def test_celebrities_get_no_batches_and_bad_settings_are_refused(redis, ns):
     with pytest.raises(ValueError, match="batch must be"):
         QueuedFanout(fanout.timeline, fanout.queue, batch=0)
     job = fanout.queue.enqueue({"users": [1]})
-    with pytest.raises(ValueError, match="'post', 'ts' and 'users'"):
+    with pytest.raises(ValueError, match="or 'post', 'ts' and 'users'"):
         fanout.handle(fanout.queue.reserve())
     assert job
 
@@ -99,6 +102,38 @@ def _start(started, url, prefix, queue, *extra):
     return process
 
 
+def test_a_plan_run_twice_enqueues_each_batch_once_and_reaches_late_followers(redis, ns):
+    fanout = make_fanout(redis, ns, batch=100, lease=5.0)
+    fanout.timeline.load_graph(np.full(250, AUTHOR), np.arange(10, 260))
+    queued = fanout.post(AUTHOR, "planned", 1.0)
+    plan = fanout.queue.reserve()
+    fanout.handle(plan)
+    assert fanout.queue.pending() == 4
+    for user in range(10):
+        fanout.timeline.follow(user, AUTHOR)
+    fanout.queue.clock.advance(6.0)
+    assert fanout.worker().run() == 4
+    assert fanout.queue.stats()["acked"] == 4 and fanout.queue.pending() == 0
+    assert fanout.timeline.delivered(queued.post_id, range(260)) == 260
+
+
+def test_a_post_with_many_followers_costs_the_author_a_few_commands(redis, ns):
+    fanout = make_fanout(redis, ns, batch=10)
+    fanout.timeline.load_graph(np.full(5000, AUTHOR), np.arange(5000))
+    before = fanout.queue.stats()
+    queued = fanout.post(AUTHOR, "one plan", 1.0)
+    assert len(queued.jobs) == 1 and queued.followers == 5000
+    assert fanout.queue.pending() == 1 and before != fanout.queue.stats()
+
+
+def test_a_batch_of_bad_user_ids_is_refused_before_any_push(redis, ns):
+    fanout = make_fanout(redis, ns)
+    fanout.queue.enqueue({"post": "0000000001", "ts": 1.0, "users": [1, "x"]})
+    with pytest.raises(ValueError, match="user id must be an int"):
+        fanout.handle(fanout.queue.reserve())
+    assert fanout.timeline.delivered("0000000001", [1]) == 0
+
+
 @pytest.mark.parametrize("moment", ["pushed, not acknowledged", "while running"])
 def test_worker_process_killed_mid_fan_out_loses_and_doubles_nothing(redis_url, tmp_path, moment):
     """A real worker process is SIGKILLed in the middle of a 12-batch fan-out; a second
@@ -113,16 +148,17 @@ def test_worker_process_killed_mid_fan_out_loses_and_doubles_nothing(redis_url, 
         fanout = QueuedFanout(timeline, JobQueue(client, space.key("q"), lease=1.0), batch=250)
         timeline.load_graph(np.full(3000, AUTHOR), np.arange(3000))
         queued = fanout.post(AUTHOR, "celebrity news", 7.0)
-        assert len(queued.jobs) == 12
+        fanout.enqueue_batches(queued.post_id, AUTHOR, 7.0)
+        assert fanout.queue.pending() == 13
         flag = tmp_path / "hung.flag"
         if moment == "pushed, not acknowledged":
             victim = _start(
-                started, redis_url, timeline.prefix, space.key("q"), "--hang-after", "4", "--flag", str(flag)
+                started, redis_url, timeline.prefix, space.key("q"), "--hang-after", "5", "--flag", str(flag)
             )
         else:
             victim = _start(started, redis_url, timeline.prefix, space.key("q"), "--pause", "0.2")
         deadline = time.monotonic() + 30
-        while not (flag.exists() or fanout.queue.stats()["acked"] >= 4):
+        while not (flag.exists() or fanout.queue.stats()["acked"] >= 5):
             assert victim.poll() is None, victim.communicate(timeout=10)
             assert time.monotonic() < deadline, "the worker never got going"
             time.sleep(0.01)
@@ -137,7 +173,7 @@ def test_worker_process_killed_mid_fan_out_loses_and_doubles_nothing(redis_url, 
         assert out.strip().startswith("pushed "), out
         assert successor.returncode == 0, err
         stats = fanout.queue.stats()
-        assert (stats["acked"], stats["dead"], fanout.queue.pending()) == (12, 0, 0)
+        assert (stats["acked"], stats["dead"], fanout.queue.pending()) == (13, 0, 0)
         assert timeline.delivered(queued.post_id, range(3000)) == 3000
         with client.pipeline(transaction=False) as pipe:
             for user in range(3000):

@@ -24,20 +24,31 @@ CALLS_PER_TRIP = 8
 
 
 def bucket_tags(prefix: str, buckets: int) -> list[str]:
-    """One hash tag per bucket, ``<prefix>:b<k>-<j>``, bucket ``k``'s slot in the ``k``-th equal slot range.
+    """One hash tag per bucket, bucket ``k``'s slot in the ``k``-th of ``buckets`` equal slot ranges.
 
-    ``j`` is the smallest number that lands the tag in its range, so the tags are the
-    same every time and the buckets cover the slot space evenly (a cluster that splits
-    its slots evenly then holds an equal share of buckets on every node).
+    Candidate tags ``<prefix>:t<j>`` are tried for ``j = 0, 1, ...`` and each range keeps
+    the first one that lands in it, so the tags are the same every time, the buckets cover
+    the slot space evenly (a cluster that splits its slots evenly then holds an equal share
+    of buckets on every node), and filling every range takes about ``buckets * ln(buckets)``
+    tries, not ``buckets`` tries per bucket.
     """
-    tags = []
-    for k in range(buckets):
-        low, high = k * SLOTS // buckets, (k + 1) * SLOTS // buckets
-        j = 0
-        while not low <= cluster_slot(f"{prefix}:b{k}-{j}") < high:
-            j += 1
-        tags.append(f"{prefix}:b{k}-{j}")
-    return tags
+    if isinstance(buckets, bool) or not isinstance(buckets, int) or not 1 <= buckets <= SLOTS:
+        raise ValueError(f"buckets must be a whole number from 1 to {SLOTS}, got {buckets!r}")
+    tags: list[str | None] = [None] * buckets
+    missing, j = buckets, 0
+    while missing:
+        tag = f"{prefix}:t{j}"
+        k = cluster_slot(tag) * buckets // SLOTS
+        if tags[k] is None:
+            tags[k], missing = tag, missing - 1
+        j += 1
+    return [tag for tag in tags if tag is not None]
+
+
+def has_hash_tag(prefix: str) -> bool:
+    """True if every key that starts with ``prefix`` hashes to one slot: a non-empty ``{...}`` in it."""
+    start = prefix.find("{")
+    return start != -1 and prefix.find("}", start + 1) > start + 1
 
 
 def is_cluster(client: Any) -> bool:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import redis
 
-from scalekit.timeline.buckets import bucket_tags, dispatch, group_calls, is_cluster
+from scalekit.timeline.buckets import bucket_tags, dispatch, group_calls, has_hash_tag, is_cluster
 
 STRATEGIES = ("write", "read", "hybrid")
 _CHUNK = 1000
@@ -157,10 +157,10 @@ class Timeline:
                 "with buckets > 1 the timeline chooses its own hash tags; "
                 f"use a prefix without braces, got {prefix!r}"
             )
-        if buckets == 1 and cluster and not braces:
+        if buckets == 1 and cluster and not has_hash_tag(prefix):
             raise ValueError(
                 "on Redis Cluster use buckets > 1 (home timelines spread over the nodes), or give the "
-                f"prefix a {{hash tag}} to keep every key on one node, got {prefix!r}"
+                f"prefix a non-empty {{hash tag}} to keep every key on one node, got {prefix!r}"
             )
         self.client = client
         self.prefix = prefix
@@ -285,7 +285,7 @@ class Timeline:
             commands, trips = commands + calls, trips + calls
         elif 0 < count < self.threshold:
             followers = self.client.zrange(self.key("followers", author), 0, -1)
-            pushed, sent = self.push(post_id, float(ts), followers)
+            pushed, sent = self._push(post_id, float(ts), followers)
             commands, trips, fanned = commands + 1 + pushed, trips + 1 + sent, len(followers)
         receipt = PostReceipt(post_id, fanned, commands, trips)
         self.stats.update(posts=1, fanned_out=fanned, post_commands=commands, post_round_trips=trips)
@@ -320,7 +320,14 @@ class Timeline:
         is harmless. Users are grouped by bucket and cut into chunks of 1,000; server-side,
         each chunk is one script call (on a cluster, every node gets its chunks in parallel).
         """
-        users = [str(u) for u in users]
+        if not isinstance(post_id, str) or not post_id:
+            raise ValueError(f"post_id must be a non-empty string, got {post_id!r}")
+        if isinstance(ts, bool) or not isinstance(ts, numbers.Real) or not math.isfinite(ts):
+            raise ValueError(f"ts must be a finite number of seconds, got {ts!r}")
+        return self._push(post_id, float(ts), [_member(u) for u in users])
+
+    def _push(self, post_id: str, ts: float, users: list[str]) -> tuple[int, int]:
+        """:meth:`push` for users already known to be canonical ids (as read back from Redis)."""
         if not users:
             return 0, 0
         if self.buckets == 1:
@@ -444,6 +451,13 @@ def fanout_model(follower_counts: Any, thresholds: Any) -> tuple[np.ndarray, np.
 def _order(item: tuple[str, float]) -> tuple[float, int]:
     pid, score = item
     return (-score, -int(pid))
+
+
+def _member(value: Any) -> str:
+    """A user id as stored in Redis: from an int, or from the digits Redis or JSON gave back."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return str(int(value))
+    return str(_user(value))
 
 
 def _user(value: Any, what: str = "user") -> int:

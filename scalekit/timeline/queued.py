@@ -1,12 +1,15 @@
-"""Fan-out from a durable queue: ``post`` stores the body and enqueues batches; workers push them.
+"""Fan-out from a durable queue: ``post`` stores the body and enqueues one job; workers do the rest.
 
-The author's request returns once the post is stored and its fan-out batches sit in a
-:class:`scalekit.queues.JobQueue`: a few commands, however many followers there are.
-Workers take one batch at a time, push it into the followers' home timelines and
-acknowledge it. A worker that dies before its ack loses nothing: the batch's lease runs
-out and another worker pushes it again, which changes nothing for the followers who
-already had the post (the same id with the same score). Each batch is enqueued under an
-idempotency key, so enqueueing a post's batches twice creates each job once.
+The author's request returns once the post is stored and one *plan* job sits in a
+:class:`scalekit.queues.JobQueue`: a handful of commands, however many followers there are.
+A worker that takes the plan reads the followers and enqueues one job per batch; workers
+take one batch at a time, push it into the followers' home timelines and acknowledge it.
+A worker that dies before its ack loses nothing: the job's lease runs out and another
+worker runs it again. A batch pushed twice changes nothing for followers who already had
+the post (the same id with the same score), and a plan run twice creates each batch once
+(every batch is enqueued under an idempotency key). One gap remains: a process that dies
+between storing the post and enqueueing its plan leaves a stored post that is never fanned
+out, and its author never got an answer.
 
 Run a worker process with ``python -m scalekit.timeline.queued --help``.
 """
@@ -31,7 +34,7 @@ BATCH = 1000
 
 @dataclass(frozen=True)
 class QueuedPost:
-    """What :meth:`QueuedFanout.post` did: the post id, followers to reach, and the batch job ids."""
+    """What :meth:`QueuedFanout.post` did: the post id, its author's follower count, and the plan job."""
 
     post_id: str
     followers: int
@@ -47,27 +50,44 @@ class QueuedFanout:
         self.timeline, self.queue, self.batch = timeline, queue, batch
 
     def post(self, author: int, text: str, ts: float) -> QueuedPost:
-        """Store the post, then enqueue one job per batch of followers (sorted by id); return at once.
+        """Store the post, enqueue its plan job and return: no follower is read or reached yet.
 
-        Authors at or above the timeline's celebrity threshold get no batches: their
-        posts are merged at read time, as with :meth:`Timeline.post`.
+        Authors at or above the timeline's celebrity threshold get no plan: their posts
+        are merged at read time, as with :meth:`Timeline.post`.
         """
         post_id, count = self.timeline.store(author, text, ts)
         if not 0 < count < self.timeline.threshold:
             return QueuedPost(post_id, 0, ())
+        plan = {"plan": post_id, "author": int(author), "ts": float(ts)}
+        job = self.queue.enqueue(plan, key=f"{self.timeline.prefix}:{post_id}:plan")
+        return QueuedPost(post_id, count, (job,))
+
+    def handle(self, job: Job) -> None:
+        """Run one job: a plan enqueues the post's batches, a batch is pushed to its followers."""
+        payload = job.payload
+        if isinstance(payload, dict) and {"plan", "author", "ts"} <= payload.keys():
+            self.enqueue_batches(str(payload["plan"]), payload["author"], float(payload["ts"]))
+        elif isinstance(payload, dict) and {"post", "ts", "users"} <= payload.keys():
+            self.timeline.push(str(payload["post"]), float(payload["ts"]), payload["users"])
+        else:
+            raise ValueError(
+                f"a fan-out job holds 'plan', 'author' and 'ts', or 'post', 'ts' and 'users', got {payload!r}"
+            )
+
+    def enqueue_batches(self, post_id: str, author: int, ts: float) -> list[str]:
+        """Enqueue one job per batch of ``author``'s followers (sorted by id); return the job ids.
+
+        Batch ``n`` is enqueued under the key ``<prefix>:<post id>:<n>``, so running a plan
+        again creates no second copy of a batch. Followers only ever join, so a follower
+        moves to a later batch at most: whoever was in a batch that was already enqueued is
+        in that batch's payload, and whoever was not lands in a batch enqueued now.
+        """
         followers = self.timeline.followers(author)
         jobs = []
         for number, start in enumerate(range(0, len(followers), self.batch)):
-            payload = {"post": post_id, "ts": float(ts), "users": followers[start : start + self.batch]}
+            payload = {"post": post_id, "ts": ts, "users": followers[start : start + self.batch]}
             jobs.append(self.queue.enqueue(payload, key=f"{self.timeline.prefix}:{post_id}:{number}"))
-        return QueuedPost(post_id, len(followers), tuple(jobs))
-
-    def handle(self, job: Job) -> None:
-        """Push one batch (a job's payload) into its followers' home timelines."""
-        payload = job.payload
-        if not isinstance(payload, dict) or not {"post", "ts", "users"} <= payload.keys():
-            raise ValueError(f"a fan-out job holds 'post', 'ts' and 'users', got {payload!r}")
-        self.timeline.push(str(payload["post"]), float(payload["ts"]), payload["users"])
+        return jobs
 
     def worker(self, name: str = "fanout", **options: Any) -> Worker:
         """A :class:`Worker` that runs :meth:`handle` on this queue's batches."""
