@@ -58,8 +58,12 @@ def connect(path: str | Path = ":memory:") -> sqlite3.Connection:
 
 
 def create_tables(connection: sqlite3.Connection, tables: Iterable[str] = ("users", "posts")) -> None:
-    """Create the named course tables (and their indexes) if they do not exist yet."""
-    for table in tables:
+    """Create the named course tables (and their indexes) if they do not exist yet.
+
+    ``tables`` is a list of names; one name on its own (``"users"``) is taken as that
+    table, not as the letters u, s, e, r, s.
+    """
+    for table in [tables] if isinstance(tables, str) else tables:
         if table not in SCHEMAS:
             raise ValueError(f"unknown table {table!r}; the course defines {sorted(SCHEMAS)}")
         connection.execute(SCHEMAS[table])

@@ -176,3 +176,10 @@ def test_a_nested_transaction_is_a_clear_error_and_the_outer_one_survives() -> N
         connection.execute("INSERT INTO users (id, name, email) VALUES (2, 'b', 'b@x')")
     assert not connection.in_transaction
     assert [row["id"] for row in db.query(connection, "SELECT id FROM users ORDER BY id")] == [1, 2]
+
+
+def test_create_tables_takes_one_name_as_that_table():
+    """create_tables(c, "users") failed with "unknown table 'u'" (a str is iterated letter by letter)."""
+    connection = db.connect()
+    db.create_tables(connection, "users")
+    assert db.query(connection, "SELECT name FROM sqlite_schema WHERE type = 'table'") == [{"name": "users"}]

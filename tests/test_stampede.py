@@ -247,3 +247,13 @@ def test_a_corrupt_entry_is_reloaded_and_overwritten(redis, ns, protection, garb
     assert hot.get("k", lambda key: "fresh") == "fresh"
     assert hot.get("k", lambda key: "again") == "fresh"
     assert hot.loads == 1
+
+
+def test_on_real_time_redis_drops_entries_nobody_reads_again(redis, ns):
+    """fill() used a plain SET: on real time every key ever filled stayed in Redis forever."""
+    hot = HotCache(redis, prefix=ns.prefix, ttl=60.0)
+    hot.fill("k", 1, 0.1)
+    assert 60_000 < redis.pttl(hot.key("k")) <= 120_000
+    simulated = HotCache(redis, prefix=ns.key("sim"), ttl=60.0, clock=SimClock())
+    simulated.fill("k", 1, 0.1)
+    assert redis.pttl(simulated.key("k")) == -1

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import redis
 
-from scalekit.caches._ttl import check_wait, ttl_ms
+from scalekit.caches._ttl import MAX_TTL, check_wait, ttl_ms
 from scalekit.clock import Clock, RealClock, SimClock
 from scalekit.workload import make_rng
 
@@ -111,6 +111,10 @@ class HotCache:
         self.rng = make_rng(seed, rng) if uses_rng else None
         self._lock_on_clock = clock is not None and not isinstance(clock, RealClock)
         self._acquire_on_clock = cache.register_script(_ACQUIRE_ON_CLOCK)
+        # Expiry is logical, but on real time Redis also drops an entry nobody reads again
+        # (at twice the TTL: never before it is logically stale). A simulated clock has no
+        # relation to Redis's time, so there the entry stays until overwritten.
+        self._backstop_ms = None if self._lock_on_clock else ttl_ms(min(2 * self.ttl, MAX_TTL))
         self.loads = 0
         self.early_loads = 0
 
@@ -157,7 +161,7 @@ class HotCache:
         try:
             delta = check_wait(compute_time, "compute_time")
             entry = {"v": value, "exp": self._now() + self.ttl, "delta": delta}
-            self.cache.set(self.key(key), json.dumps(entry))
+            self.cache.set(self.key(key), json.dumps(entry), px=self._backstop_ms)
         finally:
             if token is not None:
                 release_lock(self.cache, self.lock_key(key), token)
