@@ -37,10 +37,16 @@ def free_port() -> int:
 
 class RedisProcess:
     """One redis-server with ``appendonly yes`` and ``appendfsync always`` in ``folder``:
-    every write it acknowledges is on disk, so a SIGKILL and a restart lose nothing."""
+    every write it acknowledges is on disk, so a SIGKILL and a restart lose nothing.
 
-    def __init__(self, folder: Path, binary: str | None = None) -> None:
+    ``persistence`` overrides those settings (e.g. ``("--appendonly", "no")``) for tests of
+    what a server set up otherwise loses."""
+
+    def __init__(
+        self, folder: Path, binary: str | None = None, *, persistence: tuple[str, ...] | None = None
+    ) -> None:
         self.folder, self.binary = Path(folder), binary or require_redis_server()
+        self.persistence = persistence or ("--appendonly", "yes", "--appendfsync", "always")
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
@@ -51,7 +57,9 @@ class RedisProcess:
         command = [
             self.binary,
             *("--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder)),
-            *("--appendonly", "yes", "--appendfsync", "always", "--save", ""),
+            *self.persistence,
+            "--save",
+            "",
             *("--logfile", str(self.folder / "redis.log")),
         ]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -8,6 +8,7 @@ the consumers inside a group share them.
 
 from scalekit.queues.event_bus import DeadLetter, EventBus, Message
 from scalekit.queues.job_queue import Job, JobQueue, QueueFull
+from scalekit.queues.server_clock import ServerClock
 from scalekit.queues.worker import Outcome, Worker, counting_handler
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "Message",
     "Outcome",
     "QueueFull",
+    "ServerClock",
     "Worker",
     "counting_handler",
 ]

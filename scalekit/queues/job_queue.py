@@ -10,8 +10,12 @@ once, and sometimes twice: handlers must be idempotent.
 
 Each step is one Lua script, so two workers never take the same job and a crash
 between two Redis commands cannot lose one. Lease deadlines are plain numbers from the
-queue's clock: a ``SimClock`` in tests and notebooks, wall-clock time (shared by every
-process and machine) by default. Keys live under ``<prefix>:``: lists and sorted sets of
+queue's clock: a ``SimClock`` in tests and notebooks, the machine's wall clock by default.
+Every process that shares a queue must read the same time line: on one machine the wall
+clock is one; across machines their clocks must agree to well within the lease, or pass
+``clock=ServerClock(client)`` everywhere to read the Redis server's clock instead.
+
+Keys live under ``<prefix>:``: lists and sorted sets of
 job ids, and one hash per job field (``<prefix>:payload``, ``:attempts``, ...) keyed by id,
 so every script names all its keys up front. On Redis Cluster the prefix needs a hash tag
 (e.g. ``"{jobs}"``) so those keys share a slot.
@@ -19,9 +23,11 @@ so every script names all its keys up front. On Redis Cluster the prefix needs a
 Durability: the queue is only as durable as the Redis under it. A server with no
 persistence loses every job, lease and dead letter when it restarts; RDB snapshots lose
 the jobs enqueued since the last snapshot. Run it with ``appendonly yes``: with
-``appendfsync everysec`` (the usual choice) a crash loses at most the last second or so of
-jobs; ``appendfsync always`` loses none, at the cost of a disk sync per write. Replicas
-do not replace this: their replication is asynchronous, so a failover can lose the last writes.
+``appendfsync everysec`` (the usual choice) a crash of the Redis process alone loses
+nothing acknowledged (each write reached the operating system before its reply), and a
+crash of the machine loses at most about the last second of jobs; ``appendfsync always``
+loses none even then, at the cost of a disk sync per write. Replicas do not replace this:
+their replication is asynchronous, so a failover can lose the last writes.
 And keep ``maxmemory-policy noeviction`` (the default): an evicting policy may delete a
 queue's keys to make room, silently dropping jobs.
 """

@@ -46,6 +46,7 @@ from scalekit.clock import SimClock
 from scalekit.queues.encoding import describe_error
 from scalekit.queues.heartbeat import Heartbeat
 from scalekit.queues.job_queue import Job, JobQueue
+from scalekit.queues.server_clock import ServerClock
 
 Handler = Callable[[Job], object]
 T = TypeVar("T")
@@ -290,6 +291,13 @@ def main(argv: list[str] | None = None) -> int:
         "--max-runtime", type=float, default=None, help="stop renewing a job's lease after this many seconds"
     )
     parser.add_argument(
+        "--clock",
+        choices=("wall", "server"),
+        default="wall",
+        help="lease deadlines from this machine's clock or the Redis server's (TIME); every process "
+        "sharing the queue must use the same (default: wall)",
+    )
+    parser.add_argument(
         "--connect-timeout", type=float, default=30.0, help="seconds to wait for Redis at start-up"
     )
     parser.add_argument("--crash-on-job", type=int, default=None, help="test hook: hang in the Nth job")
@@ -312,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         max_attempts=options.max_attempts,
         base_backoff=options.base_backoff,
         max_backoff=max(options.base_backoff, 300.0),
+        clock=ServerClock(client) if options.clock == "server" else None,
     )
     if options.handler:
         handler = _load_handler(options.handler)
