@@ -90,3 +90,58 @@ def test_processes_never_beat_the_limit(redis_url):
     assert offered_per_limiter > 2 * RATE * SECONDS, (
         "the processes must overload the limit for the test to mean anything"
     )
+
+
+def test_threads_sharing_one_client_never_beat_the_limit(redis_url):
+    """Eight threads, one connection pool: each limiter's own clock reading is the stamp."""
+    import threading
+    import time
+
+    from scalekit.limits import GCRA, FixedWindow, SlidingLog, TokenBucket
+
+    class Stamped(threading.local):
+        def now(self) -> float:
+            self.last = time.time()
+            return self.last
+
+        def sleep(self, seconds: float) -> None:
+            time.sleep(seconds)
+
+    client = backend.connect(redis_url)
+    space = backend.namespace(f"test-thr-{uuid.uuid4().hex[:12]}", client)
+    clock = Stamped()
+    limiters = {
+        "token_bucket": TokenBucket(client, space.key("tb"), RATE, BURST, clock=clock),
+        "gcra": GCRA(client, space.key("g"), RATE, BURST, clock=clock),
+        "sliding_log": SlidingLog(client, space.key("s"), LIMIT, WINDOW, clock=clock),
+        "fixed_window": FixedWindow(client, space.key("f"), LIMIT, WINDOW, clock=clock),
+    }
+    passed: dict[str, list[float]] = {name: [] for name in limiters}
+    lock = threading.Lock()
+    rounds = []
+
+    def hammer() -> None:
+        stop = time.time() + 0.8
+        while time.time() < stop:
+            rounds.append(1)
+            for name, limiter in limiters.items():
+                if limiter.check("shared").allowed:
+                    with lock:
+                        passed[name].append(clock.last)
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        space.clear()
+    assert len(rounds) > 2 * RATE * 0.8, "the threads must overload the limit for the test to mean anything"
+    for name in ("token_bucket", "gcra"):
+        stamps = np.sort(passed[name])
+        assert stamps.size <= BURST + RATE * (stamps[-1] - stamps[0] + REORDER), name
+    log = np.sort(passed["sliding_log"])
+    assert _most_in_window(log, WINDOW - REORDER) <= LIMIT
+    _, per_window = np.unique(np.floor(np.asarray(passed["fixed_window"]) / WINDOW), return_counts=True)
+    assert per_window.max() <= LIMIT
