@@ -92,3 +92,20 @@ def test_che_size_for_hit_ratio_inverts_che_hit_ratio(target: float) -> None:
 def test_bad_input_is_a_clear_error(call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_hostile_traces_are_clear_errors_or_work():
+    """An empty trace said "warmup must be in [0, 0)"; a generator said "got shape ()"; NaN keys made
+    the one-pass curve (NaN equal to NaN) disagree with the simulation (NaN unequal to itself)."""
+    with pytest.raises(ValueError, match="the trace is empty"):
+        lru_hit_ratio_curve([], [1, 2])
+    with pytest.raises(ValueError, match="the trace is empty"):
+        simulate_lru([], 1)
+    with pytest.raises(ValueError, match="cannot be NaN"):
+        lru_hit_ratio_curve([1.0, float("nan"), float("nan")], [1, 2])
+    with pytest.raises(ValueError, match="cannot be NaN"):
+        simulate_lru([1.0, float("nan"), float("nan")], 1)
+    keys = [1, 2, 1, 3, 1]
+    assert list(stack_distances(key for key in keys)) == list(stack_distances(keys))
+    assert simulate_lru((key for key in keys), 2) == simulate_lru(keys, 2)
+    assert len(stack_distances([])) == 0

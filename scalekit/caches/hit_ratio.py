@@ -75,7 +75,7 @@ def lru_hit_ratio_curve(
 def simulate_lru(trace: Sequence[object] | np.ndarray, capacity: int, *, warmup: int = 0) -> float:
     """The hit ratio of one :class:`LRUCache` of ``capacity`` replaying ``trace`` (get, on miss put)."""
     check_capacity(capacity)
-    keys = np.asarray(trace).tolist()
+    keys = _as_trace(trace).tolist()
     counted = _counted(len(keys), warmup)
     cache = LRUCache(capacity)
     get, put = cache.get, cache.put
@@ -188,16 +188,28 @@ def _count_greater_in_prefix(values: np.ndarray, ends: np.ndarray, thresholds: n
     return counts
 
 
-def _as_key_ids(trace: Sequence[object] | np.ndarray) -> np.ndarray:
+def _as_trace(trace: Sequence[object] | np.ndarray) -> np.ndarray:
+    """``trace`` as a 1-D array of keys, or a ValueError that says what is wrong with it."""
+    if not hasattr(trace, "__len__"):
+        trace = list(trace)  # a generator or other iterable of keys
     array = np.asarray(trace)
     if array.ndim != 1:
         raise ValueError(f"a trace must be a 1-D sequence of keys, got shape {array.shape}")
+    if np.issubdtype(array.dtype, np.floating) and np.isnan(array).any():
+        raise ValueError("a trace key cannot be NaN (NaN is not equal to itself, so it is no key)")
+    return array
+
+
+def _as_key_ids(trace: Sequence[object] | np.ndarray) -> np.ndarray:
+    array = _as_trace(trace)
     if array.size and np.issubdtype(array.dtype, np.integer):
         return array.astype(np.int64, copy=False)
     return np.unique(array, return_inverse=True)[1].astype(np.int64).ravel()
 
 
 def _counted(n: int, warmup: int) -> int:
+    if n == 0:
+        raise ValueError("the trace is empty: a hit ratio needs at least one request")
     if isinstance(warmup, bool) or not isinstance(warmup, (int, np.integer)) or not 0 <= warmup < n:
         raise ValueError(
             f"warmup must be a whole number in [0, {n}) for a trace of {n} requests, got {warmup!r}"
