@@ -3,7 +3,7 @@
 If one shard answers within ``t`` with probability ``F(t)``, all ``n`` do with
 probability ``F(t) ** n``, so the fan-out's ``q`` quantile is the single shard's
 ``q ** (1 / n)`` quantile: a fan-out to 100 shards sees, at its median, what one
-shard sees once in 144 requests. A *hedged* request sends a second copy when the
+shard sees about once in 145 requests. A *hedged* request sends a second copy when the
 first has not answered after ``delay`` and takes whichever answers first; it costs
 one extra request for each first copy still out at ``delay``.
 """
