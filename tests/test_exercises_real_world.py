@@ -47,6 +47,28 @@ def merge_pairs(home, celebrity_lists, limit):
     return sorted({pair for found in [home, *celebrity_lists] for pair in found}, reverse=True)[:limit]
 
 
+def merge_smaller_id_first(home, celebrity_lists, limit):
+    best = {post_id: ts for found in [home, *celebrity_lists] for post_id, ts in found}
+    return [post_id for post_id, _ in sorted(best.items(), key=lambda item: (-item[1], item[0]))[:limit]]
+
+
+def merge_first_celebrity_only(home, celebrity_lists, limit):
+    return merge_right(home, celebrity_lists[:1], limit)
+
+
+def merge_one_short(home, celebrity_lists, limit):
+    return merge_right(home, celebrity_lists, limit - 1)
+
+
+def merge_truncate_before_sorting(home, celebrity_lists, limit):
+    pairs = [pair for found in [home, *celebrity_lists] for pair in found][:limit]
+    return merge_right(pairs, [], limit)
+
+
+def merge_integers(home, celebrity_lists, limit):
+    return [int(post_id) for post_id in merge_right(home, celebrity_lists, limit)]
+
+
 def test_merge_cases_contain_the_traps():
     cases = merge_cases()
     assert any(c["celebrity_lists"] for c in cases)
@@ -68,11 +90,17 @@ def test_merge_timeline_right_and_wrong():
         (merge_no_limit, "at most `limit`"),
         (merge_home_only, "newest posts of all the lists"),
         (merge_pairs, "post ids only"),
+        (merge_smaller_id_first, "larger post id first"),
+        (merge_first_celebrity_only, "newest posts of all the lists"),
+        (merge_one_short, "return `limit` posts"),
+        (merge_truncate_before_sorting, "newest posts of all the lists"),
+        (merge_integers, "(strings)"),
+        (lambda home, lists, limit: "0000000001", "return a list"),
     ]:
         feedback = check_merge_timeline(broken)
         assert not feedback.ok, broken.__name__
         assert clue in feedback.message, (broken.__name__, feedback.message)
-        assert "Timeline.read gives" in feedback.message or "post ids only" in feedback.message
+        assert "Timeline.read gives" in feedback.message or "return" in feedback.message
         assert not repr(feedback).startswith("Correct")
     crash = check_merge_timeline(lambda home, lists, limit: 1 / 0)
     assert not crash.ok and "ZeroDivisionError" in crash.message
@@ -110,6 +138,8 @@ def test_merged_per_read():
     assert "counts the celebrities" in check_merged_per_read(int((counts >= 3_000).sum())).message
     assert "every follow edge" in check_merged_per_read(counts.mean()).message
     assert "too high" in check_merged_per_read(merged[0] * 1.5).message
+    outline_t = fanout_model(counts, [1_000])[1][0]
+    assert "outline's threshold" in check_merged_per_read(outline_t).message
     assert not check_merged_per_read("many").ok
 
 
@@ -120,7 +150,9 @@ def test_merged_per_read():
         (9_800_000, False, "number of hits"),
         (200_000 * 60, False, "units"),
         (210_000, False, "writes"),
-        (100_000, False, "too low"),
+        (0.02, False, "share of requests"),
+        (100_000, False, "how many more reads"),
+        (150_000, False, "too low"),
         (..., False, "replace the `...`"),
     ],
 )

@@ -93,6 +93,8 @@ def check_merged_per_read(answer: object, threshold: int = 3_000) -> Feedback:
             "that counts the celebrities; an average reader follows only some of them "
             "(each celebrity is merged by its followers, out of all users)."
         )
+    if threshold != 1_000 and math.isclose(value, fanout_model(counts, [1_000])[1][0], rel_tol=1e-3):
+        return wrong(f"that is the read cost at the outline's threshold of 1,000; this one is {threshold:,}.")
     if math.isclose(value, merged[0], rel_tol=0.01):
         return correct("that is what an average read merges at this threshold.")
     direction = "high" if value > merged[0] else "low"
@@ -118,6 +120,12 @@ def check_db_queries(answer: object, requests: float = 10e6, hit_ratio: float = 
         )
     if math.isclose(value, expected / 60, rel_tol=1e-3) or math.isclose(value, expected * 60, rel_tol=1e-3):
         return wrong("check the units: the question asks for reads per second.")
+    if math.isclose(value, 1 - hit_ratio, rel_tol=1e-3):
+        return wrong("that is the share of requests that miss; the question asks for reads per second.")
+    if math.isclose(value, requests * (0.99 - hit_ratio), rel_tol=1e-3):
+        return wrong(
+            "that is how many more reads the drop causes; the question asks for every read the misses cause."
+        )
     if math.isclose(value, expected + 10_000, rel_tol=1e-3):
         return wrong("that includes the 10,000 writes a second; the question leaves them out.")
     if math.isclose(value, expected, rel_tol=0.01):
@@ -177,12 +185,16 @@ def check_merge_timeline(func: Callable[..., object], seed: int = 7) -> Feedback
             return wrong(f"{call} raised {type(error).__name__}: {error}.")
         if got is None or got is Ellipsis:
             return wrong(f"{call} returned {got!r}: the function body is not finished yet.")
+        if isinstance(got, (str, bytes)):
+            return wrong(f"{call} returned {got!r}; return a list of post ids.")
         try:
             got = list(got)
         except TypeError:
             return wrong(f"{call} returned {got!r}; return a list of post ids.")
-        if got and not all(isinstance(item, str) for item in got):
+        if any(isinstance(item, (tuple, list)) for item in got):
             return wrong(f"{call} returned {got!r}; return the post ids only (strings), not pairs.")
+        if not all(isinstance(item, str) for item in got):
+            return wrong(f"{call} returned {got!r}; return the post ids as the lists give them (strings).")
         expected = case["expected"]
         if got != expected:
             return wrong(
@@ -196,6 +208,8 @@ def _merge_hint(got: list[str], expected: list[str], case: dict) -> str:
         return "a post that was pushed before its author became a celebrity sits in both lists; show it once."
     if len(got) > case["limit"]:
         return "return at most `limit` posts."
+    if 0 < len(got) < len(expected) and got == expected[: len(got)]:
+        return "the lists hold more posts than you returned: return `limit` posts when there are that many."
     if sorted(got) == sorted(expected):
         return (
             "the same posts in another order: newest first, and among equal times the larger post id first."
