@@ -16,7 +16,9 @@ solves the same race with leases.
 Staleness bound: ``ttl``. A writer that dies between the store write and the
 invalidation (a killed process, Redis unreachable at that moment) leaves the old entry
 in Redis until its TTL ends; nothing else corrects it. Keep ``ttl`` as short as the
-data may be stale (write-through caps the same window with a write lease instead).
+data may be stale (write-through caps the same window with a write lease instead). A Redis
+that restarts without persistence forgets the generations too, so a read in flight
+across the restart may cache the row it read: the same bound, ``ttl``, applies.
 
 What this needs from Redis: nothing durable. Redis holds only copies; the store is the
 truth. If Redis restarts empty, reads miss and refill, at the cost of database load.

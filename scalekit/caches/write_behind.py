@@ -143,6 +143,8 @@ class WriteBehind:
         When the backlog is full, wait up to ``timeout`` seconds (a finite number >= 0,
         on the clock) for the flusher to make room, then raise :class:`BacklogFull`: a
         write is never dropped silently. ``value`` may be any mapping with the product fields.
+        A Redis error (a dropped connection) leaves it unknown whether the write was recorded;
+        retrying the same put is harmless, since the last write to a product wins.
         """
         if value is None:
             raise ValueError("a product value cannot be None; use delete(key) to remove a product")
