@@ -144,7 +144,8 @@ class WriteBehind:
         on the clock) for the flusher to make room, then raise :class:`BacklogFull`: a
         write is never dropped silently. ``value`` may be any mapping with the product fields.
         A Redis error (a dropped connection) leaves it unknown whether the write was recorded;
-        retrying the same put is harmless, since the last write to a product wins.
+        retrying the same put records the same value again (harmless, unless another writer
+        changed the product in between: then the retry puts the older value back on top).
         """
         if value is None:
             raise ValueError("a product value cannot be None; use delete(key) to remove a product")
