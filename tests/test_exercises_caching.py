@@ -264,6 +264,8 @@ def test_strategies_right_answer_does_not_name_the_strategies():
     assert feedback
     assert not any(name in feedback.message for name in checks.STRATEGIES)
     assert checks.check_strategies({k: v.upper() for k, v in RIGHT.items()})
+    assert checks.check_strategies({k: f" {v.replace('-', ' ').title()} " for k, v in RIGHT.items()})
+    assert checks.check_strategies({k: v.replace("-", "_") for k, v in RIGHT.items()})
 
 
 @pytest.mark.parametrize(

@@ -256,12 +256,14 @@ def check_strategies(answer: object) -> Feedback:
     problems = []
     for scenario in SCENARIOS:
         choice = answer.get(scenario, ...)
+        if isinstance(choice, str):
+            choice = "-".join(choice.strip().lower().replace("_", " ").replace("-", " ").split())
         if choice is None or choice is Ellipsis:
             problems.append(f"'{scenario}': choose one of {list(STRATEGIES)}")
-        elif not isinstance(choice, str) or choice.strip().lower() not in STRATEGIES:
+        elif not isinstance(choice, str) or choice not in STRATEGIES:
             problems.append(f"'{scenario}': {choice!r} is not one of {list(STRATEGIES)}")
-        elif choice.strip().lower() != _RIGHT[scenario]:
-            problems.append(f"'{scenario}': {_WHY_NOT[scenario, choice.strip().lower()]}")
+        elif choice != _RIGHT[scenario]:
+            problems.append(f"'{scenario}': {_WHY_NOT[scenario, choice]}")
     if problems:
         return wrong("; ".join(problems) + ".")
     return correct(
