@@ -231,6 +231,11 @@ def test_delayed_enqueue(redis, ns, clock):
         ({"lease": float("inf")}, "lease must be a finite number"),
         ({"max_attempts": 0}, "max_attempts must be a whole number >= 1"),
         ({"base_backoff": 5, "max_backoff": 1}, "base_backoff <= max_backoff"),
+        ({"max_attempts": float("nan")}, "max_attempts must be a whole number >= 1"),
+        ({"max_attempts": float("inf")}, "max_attempts must be a whole number >= 1"),
+        ({"lease": "30"}, "lease must be a finite number of seconds > 0, got '30'"),
+        ({"base_backoff": float("inf"), "max_backoff": float("inf")}, "backoff needs finite numbers"),
+        ({"base_backoff": "1"}, "backoff needs finite numbers"),
     ],
 )
 def test_bad_settings_are_clear_errors(redis, ns, clock, options, message):
@@ -248,6 +253,8 @@ def test_bad_input_changes_nothing(redis, ns, clock):
         queue.enqueue("x", delay=-1)
     with pytest.raises(ValueError, match="delay must be a finite number"):
         queue.enqueue("x", delay=float("nan"))
+    with pytest.raises(ValueError, match="delay must be a finite number of seconds >= 0, got '5'"):
+        queue.enqueue("x", delay="5")
     with pytest.raises(ValueError, match="attempt numbers start at 1"):
         queue.backoff(0)
     assert queue.stats()["enqueued"] == 0 and ns.keys() == []

@@ -115,7 +115,7 @@ def test_bad_worker_settings(queue):
         Worker(queue, lambda job: None, poll=0)
     with pytest.raises(ValueError, match="handler must be callable"):
         Worker(queue, "not a function")
-    with pytest.raises(ValueError, match="max_jobs must be >= 0"):
+    with pytest.raises(ValueError, match="max_jobs must be a whole number >= 0"):
         Worker(queue, lambda job: None).run(max_jobs=-1)
 
 
@@ -688,3 +688,25 @@ def test_ctrl_c_stops_the_worker_and_the_lease_brings_the_job_back(queue, clock)
         Worker(queue, handler).step()
     clock.advance(31)
     assert queue.reap() == (["1"], [])
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"heartbeat": "1"}, "heartbeat must be None or a number of seconds"),
+        ({"max_runtime": float("inf")}, "max_runtime must be None or a number of seconds > 0"),
+        ({"reconnect_base": "0.1"}, "reconnect_base <= reconnect_max"),
+        ({"poll": "1"}, "poll must be a finite number of seconds > 0, got '1'"),
+    ],
+)
+def test_worker_settings_of_the_wrong_kind_are_clear_errors(queue, options, message):
+    with pytest.raises(ValueError, match=message):
+        Worker(queue, lambda job: None, **options)
+
+
+@pytest.mark.parametrize("max_jobs", [float("nan"), 1.5, "3", -1])
+def test_max_jobs_must_be_a_whole_number(queue, max_jobs):
+    queue.enqueue("x")
+    with pytest.raises(ValueError, match="max_jobs must be a whole number >= 0 or None"):
+        Worker(queue, lambda job: None).run(max_jobs)
+    assert queue.stats()["ready"] == 1

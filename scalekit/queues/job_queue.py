@@ -213,6 +213,11 @@ def _decoded(body: str) -> Any:
         return body
 
 
+def is_number(value: object) -> bool:
+    """True for an int or float (numpy's too), False for bools, text and everything else."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 def has_hash_tag(prefix: str) -> bool:
     """True if ``prefix`` holds a Redis Cluster hash tag: a non-empty ``{...}`` (the first one counts)."""
     start = prefix.find("{")
@@ -274,13 +279,17 @@ class JobQueue:
     ) -> None:
         if not isinstance(prefix, str) or not prefix:
             raise ValueError(f"prefix must be a non-empty string, got {prefix!r}")
-        if not (lease > 0 and math.isfinite(lease)):
-            raise ValueError(f"lease must be a finite number of seconds > 0, got {lease}")
-        if isinstance(max_attempts, bool) or int(max_attempts) != max_attempts or max_attempts < 1:
+        if not (is_number(lease) and lease > 0 and math.isfinite(lease)):
+            raise ValueError(f"lease must be a finite number of seconds > 0, got {lease!r}")
+        if not (is_number(max_attempts) and math.isfinite(max_attempts)) or int(max_attempts) != max_attempts:
             raise ValueError(f"max_attempts must be a whole number >= 1, got {max_attempts!r}")
-        if not 0 <= base_backoff <= max_backoff:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be a whole number >= 1, got {max_attempts!r}")
+        finite = is_number(base_backoff) and is_number(max_backoff) and math.isfinite(max_backoff)
+        if not (finite and 0 <= base_backoff <= max_backoff):
             raise ValueError(
-                f"backoff needs 0 <= base_backoff <= max_backoff, got {base_backoff} and {max_backoff}"
+                "backoff needs finite numbers of seconds with 0 <= base_backoff <= max_backoff, "
+                f"got {base_backoff!r} and {max_backoff!r}"
             )
         whole = isinstance(max_backlog, (int, np.integer)) and not isinstance(max_backlog, bool)
         if max_backlog is not None and not (whole and max_backlog >= 1):
@@ -325,8 +334,8 @@ class JobQueue:
         """
         if key is not None and (not isinstance(key, str) or not key):
             raise ValueError(f"an idempotency key must be a non-empty string or None, got {key!r}")
-        if not (delay >= 0 and math.isfinite(delay)):
-            raise ValueError(f"delay must be a finite number of seconds >= 0, got {delay}")
+        if not (is_number(delay) and delay >= 0 and math.isfinite(delay)):
+            raise ValueError(f"delay must be a finite number of seconds >= 0, got {delay!r}")
         body = to_json(payload, "a job payload")
         now = self.clock.now()
         job_id, created = self._run(
@@ -403,8 +412,8 @@ class JobQueue:
     def extend(self, job: Job, seconds: float | None = None) -> Job | None:
         """Renew the lease of a long job (a heartbeat); the renewed job, or None if the lease was lost."""
         seconds = self.lease if seconds is None else seconds
-        if not (seconds > 0 and math.isfinite(seconds)):
-            raise ValueError(f"a lease extension must be a finite number of seconds > 0, got {seconds}")
+        if not (is_number(seconds) and seconds > 0 and math.isfinite(seconds)):
+            raise ValueError(f"a lease extension must be a finite number of seconds > 0, got {seconds!r}")
         lease_until = self.clock.now() + seconds
         renewed = self._run(self._extend, ("leased", "lease"), job.id, str(job.token), repr(lease_until))
         return Job(job.id, job.payload, job.attempt, lease_until, job.token) if renewed else None

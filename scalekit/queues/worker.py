@@ -45,7 +45,7 @@ from scalekit.backend import redact
 from scalekit.clock import SimClock
 from scalekit.queues.encoding import describe_error
 from scalekit.queues.heartbeat import Heartbeat
-from scalekit.queues.job_queue import Job, JobQueue
+from scalekit.queues.job_queue import Job, JobQueue, is_number
 from scalekit.queues.server_clock import ServerClock
 
 Handler = Callable[[Job], object]
@@ -121,22 +121,23 @@ class Worker:
         reconnect_base: float = 0.05,
         reconnect_max: float = 2.0,
     ) -> None:
-        if not (poll > 0 and math.isfinite(poll)):
-            raise ValueError(f"poll must be a finite number of seconds > 0, got {poll}")
+        if not (is_number(poll) and poll > 0 and math.isfinite(poll)):
+            raise ValueError(f"poll must be a finite number of seconds > 0, got {poll!r}")
         if not callable(handler):
             raise ValueError(f"handler must be callable with a Job, got {handler!r}")
         if heartbeat is True:
             heartbeat = queue.lease / 3
         elif heartbeat is False:
             heartbeat = None
-        if heartbeat is not None and not 0 < heartbeat < queue.lease:
+        if heartbeat is not None and not (is_number(heartbeat) and 0 < heartbeat < queue.lease):
             raise ValueError(
                 f"heartbeat must be None or a number of seconds between 0 and the lease "
                 f"({queue.lease:g} s), got {heartbeat}"
             )
-        if max_runtime is not None and not (max_runtime > 0 and math.isfinite(max_runtime)):
+        if max_runtime is not None and not (is_number(max_runtime) and 0 < max_runtime < math.inf):
             raise ValueError(f"max_runtime must be None or a number of seconds > 0, got {max_runtime}")
-        if not 0 < reconnect_base <= reconnect_max < math.inf:
+        numbers = is_number(reconnect_base) and is_number(reconnect_max)
+        if not (numbers and 0 < reconnect_base <= reconnect_max < math.inf):
             raise ValueError(
                 f"reconnect backoff needs 0 < reconnect_base <= reconnect_max, got {reconnect_base} "
                 f"and {reconnect_max}"
@@ -214,8 +215,9 @@ class Worker:
         Stops after ``max_jobs`` runs, or (unless ``forever``) once nothing is ready,
         waiting to retry or leased. Waiting jobs are waited for on the queue's clock.
         """
-        if max_jobs is not None and max_jobs < 0:
-            raise ValueError(f"max_jobs must be >= 0 or None, got {max_jobs}")
+        whole = is_number(max_jobs) and math.isfinite(max_jobs) and int(max_jobs) == max_jobs
+        if max_jobs is not None and not (whole and max_jobs >= 0):
+            raise ValueError(f"max_jobs must be a whole number >= 0 or None, got {max_jobs!r}")
         handled = 0
         while max_jobs is None or handled < max_jobs:
             if self.step() is not None:
