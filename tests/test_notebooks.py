@@ -8,6 +8,8 @@ What the browser shows is checked by tests/browser (``make browser-test``).
 
 from __future__ import annotations
 
+import ast
+import operator
 import re
 import shutil
 from pathlib import Path
@@ -25,7 +27,14 @@ SOLUTION_FIRST_LINE = "# Solution: try the exercise first"
 DOLLAR_PRICE = re.compile(r"\\?\$\s*\d")
 CODE_SPANS = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
 CUT_TABLE_CELL = re.compile(r"<t[dh][^>]*>[^<]*\.\.\.</t[dh]>")
-ASSIGNED_ANSWER = re.compile(r"^(?:answer|choice)\s*=\s*(?:([\"'])(.+?)\1|(-?\d[\d_.]*))\s*(?:#.*)?$", re.M)
+ANSWER_NAMES = ("answer", "choice", "choices")
+ARITHMETIC = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+}
 
 
 def _load(path: Path) -> nbformat.NotebookNode:
@@ -94,31 +103,125 @@ def test_exercises_have_checks_and_hidden_solutions(path):
         assert "Correct" in _text(solution), f"{title}: the solution cell must pass its own check"
 
 
+def _is_solution(cell) -> bool:
+    """A solution by its tag, its first line, or a stored 'Correct' verdict (which shows what passes)."""
+    return cell.cell_type == "code" and (
+        "solution" in cell.metadata.get("tags", [])
+        or cell.source.lstrip().lower().startswith("# solution")
+        or any(line.startswith("Correct") for line in _text(cell).splitlines())
+    )
+
+
+def _literal(node: ast.AST, known: dict[str, object]) -> object:
+    """The value of a literal or arithmetic on literals and names bound to them; else raise ValueError."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name) and node.id in known:
+        return known[node.id]
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return [_literal(item, known) for item in node.elts]
+    if isinstance(node, ast.Dict) and None not in node.keys:
+        return {_literal(k, known): _literal(v, known) for k, v in zip(node.keys, node.values, strict=True)}
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_literal(node.operand, known)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, tuple(ARITHMETIC)):
+        return ARITHMETIC[type(node.op)](_literal(node.left, known), _literal(node.right, known))
+    raise ValueError("not a literal")
+
+
+def _answers(source: str) -> list[object]:
+    """The answers a solution cell assigns (``answer``, ``choice``, ``choices``) when they are literals."""
+    known: dict[str, object] = {}
+    for statement in ast.parse(source).body:
+        if not isinstance(statement, ast.Assign):
+            continue
+        for target in statement.targets:
+            names = target.elts if isinstance(target, ast.Tuple) else [target]
+            values = statement.value.elts if isinstance(target, ast.Tuple) else [statement.value]
+            if not isinstance(statement.value, ast.Tuple) and isinstance(target, ast.Tuple):
+                continue
+            for name, value in zip(names, values, strict=False):
+                if isinstance(name, ast.Name):
+                    try:
+                        known[name.id] = _literal(value, known)
+                    except (ValueError, TypeError, ZeroDivisionError):
+                        known.pop(name.id, None)
+    return [known[name] for name in ANSWER_NAMES if name in known]
+
+
+def _restates(verdict: str, answer: object) -> str | None:
+    """The part of ``answer`` that ``verdict`` gives away, if any."""
+    if isinstance(answer, dict):
+        for key, value in answer.items():
+            for a, b in ((key, value), (value, key)):
+                first, second = (rf"(?<![\w-]){re.escape(str(x))}(?![\w-])" for x in (a, b))
+                near = rf"(?i){first}.{{0,30}}{second}"
+                if re.search(near, verdict):
+                    return f"{key}: {value}"
+        return None
+    if isinstance(answer, (list, tuple)):
+        return next((found for item in answer if (found := _restates(verdict, item))), None)
+    if isinstance(answer, bool) or answer is None:
+        return None
+    if isinstance(answer, str):
+        if len(answer.strip()) == 1:  # a choice letter: quoted, in brackets, or named as an option
+            letter = re.escape(answer.strip())
+            pattern = rf"(?i)[\"'(]\s*{letter}\s*[\"')]|\b(?:option|choice|answer|plan)\s+{letter}\b"
+        else:
+            pattern = rf"(?i)(?<![\w-]){re.escape(answer.strip())}(?![\w-])"
+        return answer if re.search(pattern, verdict) else None
+    if isinstance(answer, (int, float)) and abs(answer) not in (0, 1):
+        shown = {f"{answer:g}", f"{answer:,.0f}", f"{answer:.1f}", f"{answer:.2f}", f"{answer:.3g}"}
+        if abs(answer) < 1:
+            shown |= {f"{answer:.0%}", f"{answer:.1%}", f"{answer:.2%}"}
+        for text in shown:
+            if re.search(rf"(?<![\w.]){re.escape(text)}(?![\w]|\.\d)", verdict):
+                return text
+    return None
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_solution_cells_hide_their_answer_and_output(path):
     cells = _load(path).cells
-    solutions = [
-        c
-        for c in _code_cells(_load(path))
-        if "solution" in c.metadata.get("tags", []) or c.source.lstrip().lower().startswith("# solution")
-    ]
-    assert solutions, f"{path.name} has no solution cells"
-    for cell in solutions:
-        where = f"{path.name} solution cell {cells.index(cell)}"
+    solutions = [i for i, cell in enumerate(cells) if _is_solution(cell)]
+    assert len(solutions) >= max(1, len(_exercises(cells))), f"{path.name}: a solution cell per exercise"
+    for index in solutions:
+        cell = cells[index]
+        where = f"{path.name} solution cell {index}"
         first = cell.source.splitlines()[0] if cell.source else ""
         assert first == SOLUTION_FIRST_LINE, f"{where}: its first line (shown when collapsed) is {first!r}"
         hidden = cell.metadata.get("jupyter", {})
         assert hidden.get("source_hidden") is True, f"{where}: needs jupyter.source_hidden"
         assert hidden.get("outputs_hidden") is True, f"{where}: needs jupyter.outputs_hidden"
         assert "solution" in cell.metadata.get("tags", []), f"{where}: needs the 'solution' tag"
-        verdicts = [line for line in _text(cell).splitlines() if line.startswith("Correct")]
-        for match in ASSIGNED_ANSWER.finditer(cell.source):
-            answer = match[2] or match[3]
+        assert any(line.startswith("Correct") for line in _text(cell).splitlines()), (
+            f"{where}: the solution must pass its own check (its stored output says 'Correct')"
+        )
+        verdicts = [line[len("Correct") :] for line in _text(cell).splitlines() if line.startswith("Correct")]
+        for answer in _answers(cell.source):
             for verdict in verdicts:
-                restated = re.search(
-                    rf"(?<![\w.]){re.escape(answer)}(?![\w]|\.\d)", verdict[len("Correct") :]
+                given_away = _restates(verdict, answer)
+                assert given_away is None, (
+                    f"{where}: the 'Correct' message restates the answer {given_away!r}"
                 )
-                assert not restated, f"{where}: the 'Correct' message restates the answer {answer!r}"
+
+
+def test_the_restatement_check_catches_what_it_should():
+    assert _answers('answer = "c"\ncheck(answer)') == ["c"]
+    assert _answers("pool, hold = 64, 80 / 1000\nanswer = pool / hold") == [800.0]
+    assert _answers("answer = compute(trace)") == []
+    assert _restates(": you picked (c), the schedule", "c") == "c"
+    assert _restates(": option C wins", "c") == "c"
+    assert _restates(": a known peak is scaled for ahead of time", "a") is None
+    assert _restates(": 800 requests/s", 800.0) == "800"
+    assert _restates(": the pool carries 800.0 per second", 800.0) == "800.0"
+    assert _restates(": 20% of users", 0.2) == "20%"
+    assert _restates(": 1,200 ms", 1200) == "1,200"
+    assert _restates(": a short message", 800.0) is None
+    assert _restates(": the key conversation_id spreads", "conversation_id") == "conversation_id"
+    assert _restates(": the login goes now", {"login": "now"}) == "login: now"
+    assert _restates(": answer now what the user needs; queue the rest", {"login": "now"}) is None
+    assert _restates(": both are in slot cart:{user:42}", ["cart:{user:42}", "x"]) == "cart:{user:42}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
