@@ -50,10 +50,32 @@ def always_replicas(read_load, write_rate, node_capacity):
 def stub(read_load, write_rate, node_capacity): ...
 
 
-def test_the_reference_solution_and_scalekit_pass():
-    assert check_replicas_needed(replicas_needed)
+def test_the_reference_solution_passes():
     assert check_replicas_needed(reference)
     assert "Correct" in repr(check_replicas_needed(reference))
+
+
+def test_handing_in_scalekit_itself_is_refused():
+    def wrapper(read_load, write_rate, node_capacity):
+        return replicas_needed(read_load, write_rate, node_capacity)
+
+    for handed_in in (replicas_needed, wrapper):
+        feedback = check_replicas_needed(handed_in)
+        assert not feedback and "reference" in feedback.message
+
+
+def test_an_endless_loop_is_stopped_and_reported(monkeypatch):
+    import scalekit.exercises.scalability as shared
+
+    monkeypatch.setattr(shared, "TIME_LIMIT", 0.2)
+
+    def spins(read_load, write_rate, node_capacity):
+        n = 0
+        while n >= 0:
+            n += 1
+
+    feedback = check_replicas_needed(spins)
+    assert not feedback and "did not finish" in feedback.message
 
 
 def test_correct_message_does_not_give_the_answer_away():
@@ -80,7 +102,7 @@ def test_stub_and_placeholders_say_not_yet():
     assert "replace the `...`" in check_replicas_needed(...).message
     assert "function itself" in check_replicas_needed(3).message
     crash = check_replicas_needed(lambda r, w, c: 1 / 0)
-    assert not crash and "ZeroDivisionError" in crash.message
+    assert not crash and "raised ZeroDivisionError" in crash.message
 
 
 def test_cases_are_seeded_and_cover_the_edges():

@@ -9,6 +9,7 @@ import numpy as np
 
 from scalekit.audit import Architecture, replicas_needed, review
 from scalekit.exercises.feedback import Feedback, correct, not_answered, wrong
+from scalekit.exercises.scalability import call_learner, uses_reference
 
 ReplicaFunction = Callable[[float, float, float], "int | None"]
 
@@ -44,14 +45,18 @@ def check_replicas_needed(function: object) -> Feedback:
         return wrong(
             f"pass the function itself, e.g. check_replicas_needed(replicas_needed), not {function!r}."
         )
+    if uses_reference(function, replicas_needed):
+        return wrong(
+            "that hands in scalekit.audit.replicas_needed, the reference the check compares with: "
+            "write the sizing yourself from what each replica has left after replaying the writes."
+        )
     cases = replica_cases()
     answers = []
     for reads, writes, capacity in cases:
-        try:
-            answers.append(function(reads, writes, capacity))
-        except Exception as error:  # a learner's bug is feedback, not a crash
-            call = f"replicas_needed({reads:g}, {writes:g}, {capacity:g})"
-            return wrong(f"{call} raised {type(error).__name__}: {error}.")
+        got, failure = call_learner(function, (reads, writes, capacity))
+        if failure is not None:
+            return wrong(f"replicas_needed({reads:g}, {writes:g}, {capacity:g}) {failure}.")
+        answers.append(got)
     if all(answer is None or answer is Ellipsis for answer in answers):
         return wrong(
             "your function returns nothing yet: replace the `...` in its body and run the cell again."
