@@ -38,10 +38,26 @@ def test_top_keys_share_right_answer_does_not_restate_it():
         (1.5, ["between 0 and 1"]),
         ("a lot", ["number"]),
         (..., ["replace"]),
+        ((TRACE < 10).sum() / 10_000, ["keys", "requests"]),
+        (10 / 10_000, ["share of the keys"]),
+        (TRACE < 10, ["one number", "100,000 values"]),
+        (True, ["number"]),
+        ([(TRACE < 100).mean()], ["lower"]),
     ],
 )
 def test_top_keys_share_wrong_answers(answer, words):
     _says(ex.check_top_keys_share(answer, TRACE), False, *words)
+
+
+def test_top_keys_share_cannot_be_fooled_with_another_trace():
+    """A learner who swaps in an array that makes a guess right is told to re-run the notebook."""
+    only_hot = TRACE[TRACE < 10]
+    _says(ex.check_top_keys_share(1.0, only_hot), False, "no longer the notebook's trace")
+    shuffled = TRACE.copy()
+    shuffled[:1000] = 0
+    _says(ex.check_top_keys_share((shuffled < 10).mean(), shuffled), False, "Run All")
+    _says(ex.check_top_keys_share(0.5, np.zeros(100_000, dtype=int) + (np.arange(100_000) % 2) * 50), False)
+    _says(ex.check_top_keys_share([(TRACE < 10).mean()], list(TRACE)), True)
 
 
 def test_pool_throughput_right_answer():
@@ -59,6 +75,11 @@ def test_pool_throughput_right_answer():
         (64 * 0.080, ["solve for λ"]),
         (64 * 80, ["solve for λ"]),
         (0.080 / 64, ["upside down"]),
+        (1 / 0.080, ["one connection"]),
+        (64 / 0.8, ["too low"]),
+        (True, ["number"]),
+        ("eight hundred", ["number"]),
+        ([800, 800], ["one number"]),
         (790, ["too low"]),
         (640, ["too low"]),
         (float("inf"), ["finite"]),

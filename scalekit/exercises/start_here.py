@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
+from scalekit import workload
 from scalekit.exercises.feedback import Feedback, correct, not_answered, wrong
 
 POOL_SIZE = 64
 HOLD_SECONDS = 0.080
+# The trace of notebook 00: the check recomputes it, so a learner cannot grade against another one.
+TRACE_ARGS = {"n_keys": 10_000, "n_requests": 100_000, "exponent": 1.0, "seed": 2026}
 
 
 def _as_number(answer: object, what: str) -> float | Feedback:
     missing = not_answered(answer)
     if missing is not None:
         return missing
+    if isinstance(answer, bool):
+        return wrong(f"{what} should be a number, not {answer}.")
+    if isinstance(answer, (np.ndarray, list, tuple)):
+        if np.size(answer) != 1:
+            return wrong(
+                f"{what} should be one number, got {np.size(answer):,} values: reduce them to one "
+                "(a mean, or a sum divided by the right total)."
+            )
+        answer = np.asarray(answer).item()
     try:
         value = float(answer)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -25,12 +38,21 @@ def _as_number(answer: object, what: str) -> float | Feedback:
     return value
 
 
-def check_top_keys_share(answer: object, trace: np.ndarray, top: int = 10) -> Feedback:
-    """Share of the requests in ``trace`` that ask for the ``top`` most popular keys (ids 0..top-1)."""
+def check_top_keys_share(answer: object, trace: np.ndarray) -> Feedback:
+    """Share of the requests in notebook 00's ``trace`` that ask for the 10 most popular keys (ids 0..9).
+
+    The check recomputes the notebook's trace from its seed and grades against that one, so
+    passing another array as ``trace`` cannot make a wrong share right.
+    """
     value = _as_number(answer, "the share")
     if isinstance(value, Feedback):
         return value
-    trace = np.asarray(trace)
+    if not np.array_equal(np.asarray(trace), _course_trace()):
+        return wrong(
+            "`trace` is no longer the notebook's trace of 100,000 requests: run the notebook's "
+            "cells from the top again (Run ▸ Run All Cells) and answer for that trace."
+        )
+    trace, top, n_keys = _course_trace(), 10, TRACE_ARGS["n_keys"]
     expected = float(np.mean(trace < top))
     if math.isclose(value, expected, rel_tol=1e-9):
         return correct(
@@ -41,6 +63,15 @@ def check_top_keys_share(answer: object, trace: np.ndarray, top: int = 10) -> Fe
         return wrong("that is a count of requests; the question asks for a fraction of all of them.")
     if math.isclose(value, expected * 100, rel_tol=1e-9):
         return wrong("that looks like a percentage; answer with a fraction between 0 and 1.")
+    if math.isclose(value, expected * trace.size / n_keys, rel_tol=1e-9):
+        return wrong(
+            f"that divides the count by the {n_keys:,} keys; a share of requests divides it by the "
+            f"{trace.size:,} requests."
+        )
+    if math.isclose(value, top / n_keys, rel_tol=1e-9):
+        return wrong(
+            f"that is the share of the keys ({top} of {n_keys:,}); the question asks about requests."
+        )
     if math.isclose(value, float(np.mean(trace <= top)), rel_tol=1e-9):
         return wrong(f"off by one: ids 0 to {top - 1} are `trace < {top}`; `<= {top}` counts {top + 1} keys.")
     if not 0 <= value <= 1:
@@ -71,12 +102,21 @@ def check_pool_throughput(answer: object) -> Feedback:
             "multiplying gives connections × time, which is not a rate. Little's law is L = λ × W: "
             "here L and W are known, so solve for λ."
         )
+    if math.isclose(value, 1 / HOLD_SECONDS, rel_tol=0.01):
+        return wrong("that is what one connection carries; the pool has 64 of them working at once.")
     if math.isclose(value, HOLD_SECONDS / POOL_SIZE, rel_tol=0.01):
         return wrong("that is W / L, upside down: the rate is connections per second of holding time.")
     return wrong(
         f"{value:.4g} requests/s is too {'high' if value > expected else 'low'}. "
         "Little's law L = λ × W with L the connections in use and W in seconds."
     )
+
+
+@functools.cache
+def _course_trace() -> np.ndarray:
+    trace = workload.zipf_trace(**TRACE_ARGS)
+    trace.flags.writeable = False
+    return trace
 
 
 FAIR_COMPARISON_CHOICES = {
