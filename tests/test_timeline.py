@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 
@@ -268,3 +269,77 @@ def test_push_accepts_ids_as_digit_strings_and_repeats(redis, ns):
     timeline.push("0000000007", 1.0, ["4", 4, np.int64(4), 5])
     assert timeline.delivered("0000000007", [4, 5, 6]) == 2
     assert redis.zcard(timeline.home_key(4)) == 1
+
+
+@settings(max_examples=30)
+@given(
+    ops=operations,
+    capacity=st.integers(1, 4),
+    margin=st.integers(0, 3),
+    buckets=st.sampled_from([1, 2]),
+    server_side=st.booleans(),
+)
+def test_lazy_trim_reads_the_newest_capacity_under_any_margin(
+    redis, ns, ops, capacity, margin, buckets, server_side
+):
+    ns.clear()
+    timeline = Timeline(
+        redis,
+        ns.prefix,
+        strategy="write",
+        capacity=capacity,
+        trim_margin=margin,
+        buckets=buckets,
+        server_side=server_side,
+    )
+    edges: set[tuple[int, int]] = set()
+    posts: list[tuple[str, int, float]] = []
+    for kind, a, b in ops:
+        if kind == "follow" and a != b:
+            timeline.follow(a, b)
+            edges.add((a, b))
+        elif kind == "post":
+            posts.append((timeline.post(a, "p", float(b)).post_id, a, float(b)))
+        for user in range(6):
+            assert redis.zcard(timeline.home_key(user)) <= capacity + margin
+    for user in range(6):
+        got = [post.id for post in timeline.read(user, limit=capacity)]
+        assert got == expected_timeline(edges, posts, user, capacity)
+
+
+def test_threads_posting_and_reading_at_once_see_ordered_capped_timelines(redis, ns):
+    import threading
+
+    capacity, margin = 5, 2
+    authors = range(100, 106)
+    make = lambda: Timeline(redis, ns.prefix, strategy="write", capacity=capacity, trim_margin=margin)  # noqa: E731
+    make().load_graph(np.repeat(np.array(authors), 30), np.tile(np.arange(30), len(authors)))
+    problems: list[str] = []
+
+    def poster(author: int) -> None:
+        timeline = make()
+        for ts in range(40):
+            timeline.post(author, "x", float(ts))
+
+    def reader() -> None:
+        timeline = make()
+        for _ in range(60):
+            for user in (0, 29):
+                order = [(-p.ts, -int(p.id)) for p in timeline.read(user, limit=capacity)]
+                if order != sorted(order) or len(order) > capacity:
+                    problems.append(f"user {user}: {order}")
+                if redis.zcard(timeline.home_key(user)) > capacity + margin:
+                    problems.append(f"user {user} holds too many ids")
+
+    threads = [threading.Thread(target=poster, args=(a,)) for a in authors]
+    threads += [threading.Thread(target=reader) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert problems == []
+    timeline = make()
+    bodies = redis.hgetall(timeline.key("bodies"))
+    newest = sorted(((json.loads(b)["ts"], int(pid), pid) for pid, b in bodies.items()), reverse=True)
+    want = [pid for _, _, pid in newest[:capacity]]
+    assert all([p.id for p in timeline.read(user, limit=capacity)] == want for user in range(30))
