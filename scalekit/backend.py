@@ -26,6 +26,9 @@ _QUERY_PAIR = re.compile(r"(?P<name>[^=&;#?]+)=(?P<value>[^&;#]*)")
 # "redis://", "unix:///", and the mistyped "redis:/" or "redis:" that must be redacted too.
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/*")
 _SCHEMES = ("redis", "rediss", "unix")
+# How long connect() waits for the first PING: a port where something else listens must not
+# hold a notebook's setup cell for the client's full socket_timeout.
+_PROBE_TIMEOUT = 5.0
 _embedded_lock = threading.Lock()
 _embedded_server: fakeredis.FakeServer | None = None
 
@@ -68,6 +71,7 @@ def connect(url: str | None = None, *, decode_responses: bool = True) -> redis.R
         client = redis.Redis.from_url(
             url, decode_responses=decode_responses, socket_connect_timeout=3, socket_timeout=30
         )
+        probe = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=_PROBE_TIMEOUT)
     except (ValueError, TypeError) as exc:
         raise ValueError(
             f"{shown!r} is not a Redis URL ({_scrub(str(exc), hidden)}). Use the form "
@@ -75,10 +79,9 @@ def connect(url: str | None = None, *, decode_responses: bool = True) -> redis.R
             f"or unset {ENV_VAR} to use the embedded Redis."
         ) from None
     try:
-        client.ping()
-    except (
-        TypeError
-    ) as exc:  # an option redis-py does not know for this scheme, e.g. ssl_password on redis://
+        probe.ping()
+    # TypeError: an option redis-py does not take for this scheme, e.g. ssl_password on redis://
+    except TypeError as exc:
         client.close()
         raise ValueError(
             f"{shown!r} has an option Redis does not take here ({_scrub(str(exc), hidden)}). "
@@ -90,6 +93,13 @@ def connect(url: str | None = None, *, decode_responses: bool = True) -> redis.R
             f"The Redis server at {shown} answered but refused the connection ({_scrub(str(exc), hidden)}). "
             f"Check the password and database number in {ENV_VAR}."
         ) from None
+    except redis.TimeoutError:
+        client.close()
+        raise RedisUnavailable(
+            f"Something at {shown} accepted the connection but did not answer PING within "
+            f"{_PROBE_TIMEOUT:g} s: is that port a Redis server? Correct {ENV_VAR}, "
+            f"or unset {ENV_VAR} to use the embedded Redis."
+        ) from None
     except redis.RedisError as exc:
         client.close()
         raise RedisUnavailable(
@@ -97,6 +107,8 @@ def connect(url: str | None = None, *, decode_responses: bool = True) -> redis.R
             f"(for example `redis-server --port 6379`), correct {ENV_VAR}, "
             f"or unset {ENV_VAR} to use the embedded Redis."
         ) from None
+    finally:
+        probe.close()
     return client
 
 

@@ -224,3 +224,23 @@ def test_unix_socket_urls_connect(unix_socket_server):
         client = backend.connect(url)
         assert client.ping() and "ready" in backend.describe(client)
         client.close()
+
+
+def test_a_port_that_accepts_but_never_answers_fails_fast_and_says_so():
+    """A silent listener held connect() for the client's 30 s socket_timeout, reported as 'no server'."""
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(backend.RedisUnavailable, match="did not answer PING"):
+            backend.connect(f"redis://127.0.0.1:{listener.getsockname()[1]}/0")
+        assert time.monotonic() - started < 15
+    finally:
+        listener.close()
+        for connection, _ in accepted:
+            connection.close()
