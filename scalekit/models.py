@@ -431,6 +431,10 @@ def horizontal_cost(
 ) -> np.ndarray | float:
     """Monthly price of ``machines`` reference servers, plus ``overhead`` once there are two or more."""
     n = _positive_array("machines", machines)
+    if (n != np.floor(n)).any():
+        raise ValueError(
+            f"machines must be whole numbers >= 1 (a fleet has no half servers), got {machines!r}"
+        )
     overhead = _number("overhead", overhead, minimum=0.0)
     return _unwrap(prices.unit_price * n + overhead * (n > 1))
 

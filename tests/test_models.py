@@ -277,6 +277,8 @@ def test_a_fleet_never_reaches_its_asymptote():
         lambda: models.downtime_per_year(True),
         lambda: models.vertical_cost("2"),
         lambda: models.horizontal_cost(True),
+        lambda: models.horizontal_cost(2.5),
+        lambda: models.SCALE_OUT.price(np.array([1.0, 1.5])),
         lambda: models.fit_usl([1, 2, 3], ["a", 2, 3]),
         lambda: models.usl_throughput(4, 1000, 1.5, 0.0),
         lambda: models.usl_peak(1.5, 0.01),
