@@ -117,6 +117,20 @@ def test_a_plan_run_twice_enqueues_each_batch_once_and_reaches_late_followers(re
     assert fanout.timeline.delivered(queued.post_id, range(260)) == 260
 
 
+def test_a_plan_reads_followers_a_batch_at_a_time_and_misses_none(redis, ns):
+    fanout = make_fanout(redis, ns, batch=7)
+    users = np.array([9, 10, 99, 100, 1000, *range(2000, 2030)])
+    fanout.timeline.load_graph(np.full(users.size, AUTHOR), users)
+    queued = fanout.post(AUTHOR, "paged", 1.0)
+    fanout.worker().step()
+    batches = [fanout.queue.reserve() for _ in range(fanout.queue.pending())]
+    assert [job.payload["batch"] for job in batches] == list(range(5))
+    assert all(len(job.payload["users"]) <= 7 for job in batches)
+    assert sorted(u for job in batches for u in job.payload["users"]) == sorted(users.tolist())
+    with pytest.raises(ValueError, match="author id"):
+        fanout.enqueue_batches(queued.post_id, "x", 1.0)
+
+
 def test_a_post_with_many_followers_costs_the_author_a_few_commands(redis, ns):
     fanout = make_fanout(redis, ns, batch=10)
     fanout.timeline.load_graph(np.full(5000, AUTHOR), np.arange(5000))

@@ -27,7 +27,7 @@ from typing import Any
 import redis
 
 from scalekit.queues import Job, JobQueue, Worker
-from scalekit.timeline.core import Timeline
+from scalekit.timeline.core import Timeline, _user
 
 BATCH = 1000
 
@@ -75,19 +75,24 @@ class QueuedFanout:
             )
 
     def enqueue_batches(self, post_id: str, author: int, ts: float) -> list[str]:
-        """Enqueue one job per batch of ``author``'s followers (sorted by id); return the job ids.
+        """Enqueue one job per batch of ``author``'s followers; return the job ids.
 
-        Batch ``n`` is enqueued under the key ``<prefix>:<post id>:<n>``, so running a plan
-        again creates no second copy of a batch. Followers only ever join, so a follower
-        moves to a later batch at most: whoever was in a batch that was already enqueued is
-        in that batch's payload, and whoever was not lands in a batch enqueued now.
+        Followers are read a batch at a time, in the order Redis keeps them, so a plan holds
+        no more than one batch in memory however many followers there are. Batch ``n`` is
+        enqueued under the key ``<prefix>:<post id>:<n>``, so running a plan again creates no
+        second copy of a batch. Followers only ever join, so a follower can only move to a
+        later position: whoever was in a batch already enqueued is in that batch's payload,
+        and whoever was not lands in a batch enqueued now (at worst pushed twice, harmlessly).
         """
-        followers = self.timeline.followers(author)
-        jobs = []
-        for number, start in enumerate(range(0, len(followers), self.batch)):
-            payload = {"post": post_id, "ts": ts, "users": followers[start : start + self.batch]}
-            jobs.append(self.queue.enqueue(payload, key=f"{self.timeline.prefix}:{post_id}:{number}"))
-        return jobs
+        followers = self.timeline.key("followers", _user(author, "author"))
+        jobs: list[str] = []
+        while True:
+            start = len(jobs) * self.batch
+            users = [int(u) for u in self.timeline.client.zrange(followers, start, start + self.batch - 1)]
+            if not users:
+                return jobs
+            payload = {"post": post_id, "ts": ts, "batch": len(jobs), "users": users}
+            jobs.append(self.queue.enqueue(payload, key=f"{self.timeline.prefix}:{post_id}:{len(jobs)}"))
 
     def worker(self, name: str = "fanout", **options: Any) -> Worker:
         """A :class:`Worker` that runs :meth:`handle` on this queue's batches."""
