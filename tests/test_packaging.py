@@ -62,3 +62,24 @@ def test_make_lab_and_binder_install_the_same_settings_and_trust():
         assert "jupyter/lab/settings/overrides.json" in text
         assert "share/jupyter/lab/settings" in text
         assert "trust notebooks/*.ipynb" in text
+
+
+def test_binder_pins_the_versions_that_made_the_outputs():
+    """environment.yml and constraints.txt must pin the same versions, or Binder's outputs differ."""
+    pinned = {}
+    for line in (course.ROOT / "constraints.txt").read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==([\w.]+)", line)
+        if match:
+            pinned[match[1].lower()] = match[2]
+    text = (course.ROOT / "environment.yml").read_text().split("\ndependencies:\n", 1)[1]
+    checked = 0
+    for name, version in re.findall(r"^  - ([A-Za-z0-9_.-]+)=([\w.]+)", text, re.M):
+        pypi = CONDA_TO_PYPI.get(name, name).lower()
+        if pypi in NOT_PYTHON_PACKAGES:
+            continue
+        assert pypi in pinned, f"constraints.txt does not pin {pypi}, which environment.yml pins"
+        assert pinned[pypi] == version, (
+            f"{pypi}: environment.yml pins {version}, constraints.txt {pinned[pypi]}"
+        )
+        checked += 1
+    assert checked >= 8
