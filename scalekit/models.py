@@ -211,7 +211,7 @@ def usl_coefficients(nodes: ArrayLike, throughput: ArrayLike, single: float) -> 
     """Least-squares ``(σ, κ)`` for a known single-node throughput λ.
 
     The USL is linear in σ and κ once λ is fixed: ``λN/X - 1 = σ(N-1) + κN(N-1)``.
-    Neither coefficient is allowed below zero.
+    Neither coefficient is allowed below zero, and σ, a share, not above one.
     """
     n, x = _measurements(nodes, throughput, minimum_points=2)
     single = _number("single-node throughput", single, minimum=0.0, strict=True)
@@ -225,6 +225,10 @@ def usl_coefficients(nodes: ArrayLike, throughput: ArrayLike, single: float) -> 
         sigma = 0.0
         denominator = np.dot(n * (n - 1), n * (n - 1))
         kappa = max(float(np.dot(n * (n - 1), target) / max(denominator, 1e-300)), 0.0)
+    if sigma > 1:  # σ is a share of the work: flat or falling throughput pins it at 1
+        sigma = 1.0
+        denominator = np.dot(n * (n - 1), n * (n - 1))
+        kappa = max(float(np.dot(n * (n - 1), target - (n - 1)) / max(denominator, 1e-300)), 0.0)
     return float(sigma), float(kappa)
 
 
@@ -238,7 +242,7 @@ def fit_usl(nodes: ArrayLike, throughput: ArrayLike) -> tuple[float, float, floa
 
     def error(single: float) -> float:
         sigma, kappa = usl_coefficients(n, x, single)
-        predicted = usl_throughput(n, single, sigma, kappa)
+        predicted = single * n / (1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0))
         return float(np.sum(((predicted - x) / x) ** 2))
 
     low, high = 0.5 * float(np.min(x / n)), 2.0 * float(np.max(x / n))

@@ -329,3 +329,14 @@ def test_messages_about_huge_targets_stay_short():
     with pytest.raises(ValueError) as raised:
         models.SCALE_OUT.units_for(1e300)
     assert len(str(raised.value)) < 120
+
+
+@pytest.mark.parametrize(
+    "throughput", [[1000, 1000, 1000], [1000, 900, 700], [1000, 500, 200], [1000, 1900, 3500]]
+)
+def test_fit_usl_on_flat_or_falling_throughput_keeps_sigma_a_share(throughput):
+    """Flat data means σ = 1; the fit must say so, not fail on its own candidate σ > 1."""
+    single, sigma, kappa = models.fit_usl([1, 2, 4], throughput)
+    assert 0.0 <= sigma <= 1.0 and kappa >= 0.0
+    fitted = models.usl_throughput(np.array([1, 2, 4]), single, sigma, kappa)
+    assert np.allclose(fitted, throughput, rtol=0.25)
