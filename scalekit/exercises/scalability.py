@@ -51,6 +51,7 @@ def call_learner(function: Callable, args: tuple, seconds: float | None = None) 
         def stop(signum: int, frame: object) -> None:
             raise _TooSlow
 
+        previous_timer = signal.getitimer(signal.ITIMER_REAL)  # someone else's alarm, if any
         previous = signal.signal(signal.SIGALRM, stop)
         signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -63,6 +64,8 @@ def call_learner(function: Callable, args: tuple, seconds: float | None = None) 
         if limited:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+            if previous_timer[0] > 0:
+                signal.setitimer(signal.ITIMER_REAL, *previous_timer)
 
 
 def uses_reference(function: Callable, reference: Callable) -> bool:
