@@ -22,8 +22,9 @@ STRATEGY_CASES = {
 _RIGHT = {"newsroom": "read", "book club": "write", "video platform": "hybrid"}
 _WHY_NOT = {
     ("newsroom", "write"): (
-        "every editor's post would be 2,000,000 timeline writes, while a read has only 3 lists to "
-        "merge: pushing buys the reader nothing"
+        "every editor's post would be 2,000,000 timeline writes in one burst (breaking news reaching "
+        "the last reader seconds late) and 2,000,000 identical home timelines to keep in memory, "
+        "only to spare each read two lookups that travel in the same round trip anyway"
     ),
     ("newsroom", "hybrid"): (
         "any sensible threshold is far below 2,000,000 followers, so all three editors are "
@@ -42,8 +43,8 @@ _WHY_NOT = {
         "in one burst, and the posts queued behind it wait"
     ),
     ("video platform", "read"): (
-        "readers follow hundreds of creators, so every read merges hundreds of lists, although "
-        "most creators are cheap to push"
+        "every read would merge one list per creator the reader follows, although most creators, "
+        "with a few hundred followers, are cheap to push"
     ),
 }
 
