@@ -141,6 +141,8 @@ def test_merged_per_read():
     outline_t = fanout_model(counts, [1_000])[1][0]
     assert "outline's threshold" in check_merged_per_read(outline_t).message
     assert not check_merged_per_read("many").ok
+    assert "finite number" in check_merged_per_read(float("nan")).message
+    assert "finite number" in check_merged_per_read(True).message
 
 
 @pytest.mark.parametrize(
@@ -154,6 +156,7 @@ def test_merged_per_read():
         (100_000, False, "how many more reads"),
         (150_000, False, "too low"),
         (..., False, "replace the `...`"),
+        (float("inf"), False, "finite number"),
     ],
 )
 def test_db_queries(answer, ok, clue):

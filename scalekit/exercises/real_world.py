@@ -81,6 +81,8 @@ def check_merged_per_read(answer: object, threshold: int = 3_000) -> Feedback:
         value = float(answer)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return wrong(f"the answer should be a number of lists per read, got {answer!r}.")
+    if isinstance(answer, bool) or not math.isfinite(value):
+        return wrong(f"the answer should be a finite number of lists per read, got {answer!r}.")
     counts = datasets.load("followers_100k.csv")["followers"].to_numpy()
     written, merged = fanout_model(counts, [threshold])
     if math.isclose(value, written[0], rel_tol=1e-3):
@@ -114,6 +116,8 @@ def check_db_queries(answer: object, requests: float = 10e6, hit_ratio: float = 
         value = float(answer)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return wrong(f"the answer should be a number of reads per second, got {answer!r}.")
+    if isinstance(answer, bool) or not math.isfinite(value):
+        return wrong(f"the answer should be a finite number of reads per second, got {answer!r}.")
     expected = requests * (1 - hit_ratio)
     if math.isclose(value, requests * hit_ratio, rel_tol=1e-3):
         return wrong(
