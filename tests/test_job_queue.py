@@ -21,7 +21,7 @@ from hypothesis.stateful import (
 
 from scalekit import backend
 from scalekit.clock import SimClock, WallClock
-from scalekit.queues import JobQueue
+from scalekit.queues import JobQueue, Worker
 
 
 @pytest.fixture
@@ -292,7 +292,7 @@ end
 
 def test_every_script_declares_the_keys_it_touches(redis, ns, clock, monkeypatch):
     """Redis Cluster only supports keys passed in KEYS: run every script with a guard that
-    refuses any other key, through enqueue, reserve, ack, nack, extend, reap and retry_dead."""
+    refuses any other key, through enqueue, reserve, ack, nack, extend, reap, retry_dead and purge."""
     register = redis.register_script
 
     def guarded(source: str):
@@ -314,6 +314,7 @@ def test_every_script_declares_the_keys_it_touches(redis, ns, clock, monkeypatch
     clock.advance(20)
     assert queue.reap() == ([], ["3", "2"])
     assert queue.retry_dead("2") and queue.info(first)["status"] == "done"
+    assert queue.purge(0) == 1 and queue.info(first) == {}
 
 
 def test_redis_cluster_needs_a_hash_tag_in_the_prefix(redis_cluster_url):
@@ -651,3 +652,51 @@ def test_hostile_payloads_are_refused_cleanly(redis, ns, clock):
         "neg_zero": 0.0,
         "nested": [{"a": [None, True]}],
     }
+
+
+def test_without_retention_every_finished_job_stays_in_memory(redis, ns, clock):
+    queue = make_queue(redis, ns, clock)
+    for n in range(20):
+        queue.enqueue({"n": n}, key=f"k{n}")
+    Worker(queue, lambda job: None).run()
+    clock.advance(3600)
+    queue.reap()
+    assert redis.hlen(queue.keys["payload"]) == 20 and redis.hlen(queue.keys["idem"]) == 20
+
+
+def test_retention_forgets_finished_jobs_and_their_keys(redis, ns, clock):
+    """A queue that runs for months must not keep every job it ever finished: with
+    ``retention`` the reaper deletes finished records and idempotency keys once they are
+    older than it; dead jobs, unfinished ones and the counters stay."""
+    queue = make_queue(redis, ns, clock, retention=60, max_attempts=1)
+    for n in range(20):
+        queue.enqueue({"n": n}, key=f"k{n}")
+    queue.enqueue({"n": "poison"}, key="poison")
+    worker = Worker(queue, lambda job: 1 / 0 if job.payload["n"] == "poison" else None)
+    assert worker.run() == 21
+    kept = queue.enqueue({"n": "late"}, key="late")
+    assert queue.enqueue({"n": 0}, key="k0") == "1", "within the retention a key still answers"
+    clock.advance(59)
+    queue.reap()
+    assert redis.hlen(queue.keys["payload"]) == 22
+    clock.advance(2)
+    queue.reap()
+    assert sorted(redis.hkeys(queue.keys["payload"]), key=int) == ["21", kept]
+    assert queue.info("1") == {} and queue.info("21")["status"] == "dead"
+    assert redis.hlen(queue.keys["status"]) == 2 and redis.zcard(queue.keys["finished"]) == 0
+    assert sorted(redis.hkeys(queue.keys["idem"])) == ["late", "poison"]
+    assert queue.enqueue({"n": 0}, key="k0") == "23", "after the retention the key is forgotten"
+    stats = queue.stats()
+    assert (stats["enqueued"], stats["acked"], stats["dead"]) == (23, 20, 1)
+
+
+def test_purge_and_retention_settings(redis, ns, clock):
+    for bad in (0, -1, float("nan"), float("inf"), "60"):
+        with pytest.raises(ValueError, match="retention must be None or a finite number"):
+            make_queue(redis, ns, clock, retention=bad)
+    queue = make_queue(redis, ns, clock)
+    with pytest.raises(ValueError, match="older_than must be a finite number"):
+        queue.purge(float("nan"))
+    queue.enqueue("x")
+    assert queue.ack(queue.reserve())
+    assert queue.purge(0) == 1 and queue.purge(0) == 0

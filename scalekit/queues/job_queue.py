@@ -47,6 +47,8 @@ from scalekit.clock import Clock, WallClock
 from scalekit.queues import lua
 from scalekit.queues.encoding import describe_error, safe_text, to_json
 
+_PURGE_KEYS = ("finished", "payload", "attempts", "lease", "status", "error", "idem", "keyof")
+
 
 def _decoded(body: str) -> Any:
     """A stored payload, or its raw text if it is not JSON (a damaged record)."""
@@ -102,6 +104,12 @@ class JobQueue:
     capped at ``max_backoff``; with ``rng``, a random "full jitter" share of it) and after
     ``max_attempts`` attempts goes to the dead-letter list.
 
+    ``retention`` (seconds, optional) is how long a finished job's record and its idempotency
+    key are kept: ``reap`` (so every worker step) then deletes the records of jobs acked longer
+    ago, and a client that retries with that key afterwards creates a new job (SQS keeps its
+    deduplication ids for five minutes). Without it, every finished job stays in Redis memory.
+    Dead jobs are always kept, for a person to read.
+
     ``max_backlog`` (optional) bounds the unfinished jobs (ready, waiting to retry, or leased):
     ``enqueue`` beyond it raises ``QueueFull``. The count and the push are one script, so
     racing producers can never take the backlog past the bound.
@@ -119,6 +127,7 @@ class JobQueue:
         clock: Clock | None = None,
         rng: np.random.Generator | None = None,
         max_backlog: int | None = None,
+        retention: float | None = None,
     ) -> None:
         if not isinstance(prefix, str) or not prefix:
             raise ValueError(f"prefix must be a non-empty string, got {prefix!r}")
@@ -147,12 +156,15 @@ class JobQueue:
         self.base_backoff, self.max_backoff = float(base_backoff), float(max_backoff)
         self.clock: Clock = clock if clock is not None else WallClock()
         self.rng = rng
+        if retention is not None and not (is_number(retention) and 0 < retention < math.inf):
+            raise ValueError(f"retention must be None or a finite number of seconds > 0, got {retention!r}")
         self.max_backlog = None if max_backlog is None else int(max_backlog)
+        self.retention = None if retention is None else float(retention)
         self.keys = {
             name: f"{prefix}:{name}"
             for name in (
                 *("seq", "ready", "delayed", "leased", "dead", "idem", "stats"),
-                *("payload", "attempts", "lease", "status", "error"),
+                *("payload", "attempts", "lease", "status", "error", "finished", "keyof"),
             )
         }
         self._enqueue = client.register_script(lua.ENQUEUE)
@@ -162,6 +174,7 @@ class JobQueue:
         self._extend = client.register_script(lua.EXTEND)
         self._reap = client.register_script(lua.REAP)
         self._retry_dead = client.register_script(lua.RETRY_DEAD)
+        self._purge = client.register_script(lua.PURGE)
 
     def enqueue(self, payload: Any, *, key: str | None = None, delay: float = 0.0) -> str:
         """Add a job and return its id; with an idempotency ``key`` seen before, return that job's id.
@@ -183,7 +196,7 @@ class JobQueue:
         now = self.clock.now()
         job_id, created = self._run(
             self._enqueue,
-            ("seq", "ready", "delayed", "idem", "stats", "payload", "attempts", "status", "leased"),
+            ("seq", "ready", "delayed", "idem", "stats", "payload", "attempts", "status", "leased", "keyof"),
             body,
             key or "",
             repr(now),
@@ -231,7 +244,8 @@ class JobQueue:
 
         Acking the same reservation again returns True and changes nothing, so a client that
         re-sends an ack after a dropped connection does not see its finished job as lost."""
-        done = self._run(self._ack, ("leased", "stats", "lease", "status"), job.id, str(job.token))
+        keys = ("leased", "stats", "lease", "status", "finished")
+        done = self._run(self._ack, keys, job.id, str(job.token), repr(self.clock.now()))
         return bool(done)
 
     def nack(self, job: Job, error: str | BaseException = "failed") -> str:
@@ -274,7 +288,21 @@ class JobQueue:
             repr(self.clock.now()),
             self.max_attempts,
         )
+        if self.retention is not None:
+            self.purge(self.retention)
         return [str(i) for i in requeued], [str(i) for i in dead]
+
+    def purge(self, older_than: float) -> int:
+        """Delete the records (and idempotency keys) of jobs acked more than ``older_than``
+        seconds ago; return how many. A re-sent ack of such a job then reports it lost."""
+        if not (is_number(older_than) and older_than >= 0 and math.isfinite(older_than)):
+            raise ValueError(f"older_than must be a finite number of seconds >= 0, got {older_than!r}")
+        cutoff, keys, purged = repr(self.clock.now() - older_than), _PURGE_KEYS, 0
+        while True:
+            batch = int(self._run(self._purge, keys, cutoff, 500))
+            purged += batch
+            if batch < 500:
+                return purged
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retrying after failed attempt number ``attempt`` (1, 2, ...)."""
@@ -351,5 +379,6 @@ class JobQueue:
 
     def __repr__(self) -> str:
         bound = "" if self.max_backlog is None else f", max_backlog={self.max_backlog}"
+        bound += "" if self.retention is None else f", retention={self.retention:g}"
         settings = f"lease={self.lease:g}, max_attempts={self.max_attempts}{bound}"
         return f"JobQueue(prefix={self.prefix!r}, {settings})"

@@ -33,7 +33,10 @@ else
   redis.call('LPUSH', KEYS[2], id)
   redis.call('HSET', KEYS[8], id, 'ready')
 end
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[4], ARGV[2], id) end
+if ARGV[2] ~= '' then
+  redis.call('HSET', KEYS[4], ARGV[2], id)
+  redis.call('HSET', KEYS[10], id, ARGV[2])
+end
 redis.call('HINCRBY', KEYS[5], 'enqueued', 1)
 return {id, 1}
 """
@@ -80,6 +83,7 @@ if not holds_lease(KEYS[1], KEYS[3], ARGV[1], ARGV[2]) then
 end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[4], ARGV[1], 'done')
+redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1])
 redis.call('HINCRBY', KEYS[2], 'acked', 1)
 return 1
 """
@@ -159,4 +163,20 @@ redis.call('HSET', KEYS[3], ARGV[1], 'ready')
 redis.call('HSET', KEYS[4], ARGV[1], '0')
 redis.call('LPUSH', KEYS[2], ARGV[1])
 return 1
+"""
+
+PURGE = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(ids) do
+  if redis.call('HGET', KEYS[5], id) == 'done' then
+    for i = 2, 6 do redis.call('HDEL', KEYS[i], id) end
+    local key = redis.call('HGET', KEYS[8], id)
+    if key then
+      if redis.call('HGET', KEYS[7], key) == id then redis.call('HDEL', KEYS[7], key) end
+      redis.call('HDEL', KEYS[8], id)
+    end
+  end
+  redis.call('ZREM', KEYS[1], id)
+end
+return #ids
 """

@@ -293,6 +293,12 @@ def main(argv: list[str] | None = None) -> int:
         "--max-runtime", type=float, default=None, help="stop renewing a job's lease after this many seconds"
     )
     parser.add_argument(
+        "--retention",
+        type=float,
+        default=None,
+        help="seconds to keep finished jobs and their idempotency keys (default: forever)",
+    )
+    parser.add_argument(
         "--clock",
         choices=("wall", "server"),
         default="wall",
@@ -323,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         base_backoff=options.base_backoff,
         max_backoff=max(options.base_backoff, 300.0),
         clock=ServerClock(client) if options.clock == "server" else None,
+        retention=options.retention,
     )
     if options.handler:
         handler = _load_handler(options.handler)
