@@ -93,6 +93,7 @@ details.course-solution > summary { cursor: pointer; font-family: monospace; col
 figure.course-diagram { display: block; width: 100%; margin: 1em 0; text-align: center; }
 figure.course-diagram svg { height: auto; }
 .course-widget-note { font-style: italic; color: #555; }
+.jp-OutputArea-output pre { word-break: normal; overflow-wrap: anywhere; }
 </style>"""
 
 
@@ -183,6 +184,7 @@ def export(notebook: nbformat.NotebookNode, title: str) -> str:
 
 def build(output: Path = BUILD / "html", paths: list[Path] | None = None) -> list[Path]:
     """Write the edition into ``output``; return the pages written."""
+    from playwright.sync_api import Error as BrowserError
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
@@ -210,7 +212,10 @@ def build(output: Path = BUILD / "html", paths: list[Path] | None = None) -> lis
                 page.evaluate(f"window.MathJax = {json.dumps(MATHJAX_CONFIG)}")
                 page.add_script_tag(path=str(js["mermaid"]))
                 page.add_script_tag(path=str(js["mathjax"]))
-                html = page.evaluate(FINISH_PAGE, {"summary": SOLUTION_SUMMARY})
+                try:
+                    html = page.evaluate(FINISH_PAGE, {"summary": SOLUTION_SUMMARY})
+                except BrowserError as error:  # mermaid's parse errors name the line, not the page
+                    raise RuntimeError(f"{page_path.stem}.ipynb: {error.message}") from None
                 page_path.write_text(html, encoding="utf-8")
                 page.close()
         finally:

@@ -85,7 +85,8 @@ def test_page_reads_well_offline(page, html_edition, path):
         size = box.bounding_box()
         assert size and size["width"] > 100 and size["height"] > 20, "a diagram is drawn too small to read"
 
-    assert page.locator("mjx-container > svg").count() == expected["math"]
+    typeset = page.locator("mjx-container > svg").count()
+    assert typeset == expected["math"], f"{expected['math']} formulas in the notebook, {typeset} typeset"
     assert page.locator("mjx-merror, [data-mjx-error]").count() == 0, "a formula failed to typeset"
 
     details = page.locator("details.course-solution")
