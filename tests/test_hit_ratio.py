@@ -109,3 +109,11 @@ def test_hostile_traces_are_clear_errors_or_work():
     assert list(stack_distances(key for key in keys)) == list(stack_distances(keys))
     assert simulate_lru((key for key in keys), 2) == simulate_lru(keys, 2)
     assert len(stack_distances([])) == 0
+
+
+def test_keys_of_different_types_stay_different_keys_as_in_lru_cache():
+    """numpy turned [1, "1"] into two equal strings: the curve saw one key where LRUCache sees two."""
+    trace = [1, "1", 1, "1", 2, 1]
+    curve = lru_hit_ratio_curve(trace, [1, 2, 3])
+    assert list(curve) == [simulate_lru(trace, size) for size in (1, 2, 3)]
+    assert curve[1] == 2 / 6

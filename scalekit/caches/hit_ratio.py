@@ -75,7 +75,7 @@ def lru_hit_ratio_curve(
 def simulate_lru(trace: Sequence[object] | np.ndarray, capacity: int, *, warmup: int = 0) -> float:
     """The hit ratio of one :class:`LRUCache` of ``capacity`` replaying ``trace`` (get, on miss put)."""
     check_capacity(capacity)
-    keys = _as_trace(trace).tolist()
+    keys = _python_keys(list(trace) if not hasattr(trace, "__len__") else trace)
     counted = _counted(len(keys), warmup)
     cache = LRUCache(capacity)
     get, put = cache.get, cache.put
@@ -200,10 +200,24 @@ def _as_trace(trace: Sequence[object] | np.ndarray) -> np.ndarray:
     return array
 
 
+def _python_keys(trace: Sequence[object] | np.ndarray) -> list[object]:
+    """The keys as an :class:`LRUCache` sees them: a list keeps its own objects, so 1 and "1"
+    stay two keys (numpy would turn both into the string "1")."""
+    array = _as_trace(trace)
+    if isinstance(trace, np.ndarray) or array.dtype.kind in "iub":
+        return array.tolist()
+    return list(trace)
+
+
 def _as_key_ids(trace: Sequence[object] | np.ndarray) -> np.ndarray:
+    if not hasattr(trace, "__len__"):
+        trace = list(trace)
     array = _as_trace(trace)
     if array.size and np.issubdtype(array.dtype, np.integer):
         return array.astype(np.int64, copy=False)
+    if not isinstance(trace, np.ndarray):
+        ids: dict[object, int] = {}
+        return np.fromiter((ids.setdefault(key, len(ids)) for key in trace), dtype=np.int64, count=len(trace))
     return np.unique(array, return_inverse=True)[1].astype(np.int64).ravel()
 
 
