@@ -76,7 +76,7 @@ def error_outputs(page) -> list[str]:
         f"{PANEL} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr'],"
         f" {PANEL} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.error']"
     ).all_text_contents()
-    errors = [t for t in texts if re.search(r"Traceback|Error\b", t)]
+    errors = [t for t in texts if re.search(r"Traceback|Error\b|Exception\b|Warning\b", t)]
     errors += [
         t
         for t in page.locator(f"{PANEL} .jp-OutputArea-output").all_text_contents()
