@@ -75,3 +75,18 @@ def test_a_level_that_reaches_nobody_gets_zero_share() -> None:
 def test_bad_input_is_a_clear_error(build, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build()
+
+
+@pytest.mark.parametrize(
+    ("hit_ratio", "latency_ms"), [("0.5", 5.0), (True, 5.0), (0.5, "5"), (0.5, float("inf")), (0.5, None)]
+)
+def test_a_level_that_is_not_numbers_is_a_value_error(hit_ratio, latency_ms):
+    """A text hit ratio raised Python's "'<=' not supported"; an infinite latency was accepted."""
+    with pytest.raises(ValueError, match="'x'"):
+        CacheLevel("x", hit_ratio, latency_ms)
+
+
+@pytest.mark.parametrize("total_rps", [float("inf"), float("nan"), -1, "100"])
+def test_load_needs_a_finite_request_rate(total_rps):
+    with pytest.raises(ValueError, match="total_rps must be a finite number"):
+        OUTLINE_HIERARCHY.load_rps(total_rps)

@@ -16,8 +16,10 @@ what you can change one level at a time) and converts to and from shares.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 
@@ -33,10 +35,16 @@ class CacheLevel:
     latency_ms: float
 
     def __post_init__(self) -> None:
+        for field_name in ("hit_ratio", "latency_ms"):
+            value = getattr(self, field_name)
+            if isinstance(value, bool) or not isinstance(value, Real):
+                raise ValueError(f"{field_name} of {self.name!r} must be a number, got {value!r}")
         if not 0.0 <= self.hit_ratio <= 1.0:
             raise ValueError(f"hit ratio of {self.name!r} must be in [0, 1], got {self.hit_ratio}")
-        if not self.latency_ms >= 0:
-            raise ValueError(f"latency of {self.name!r} must be >= 0 ms, got {self.latency_ms}")
+        if not (self.latency_ms >= 0 and math.isfinite(self.latency_ms)):
+            raise ValueError(
+                f"latency of {self.name!r} must be a finite number of ms >= 0, got {self.latency_ms}"
+            )
 
 
 @dataclass(frozen=True)
@@ -113,8 +121,14 @@ class CacheHierarchy:
 
     def load_rps(self, total_rps: float) -> np.ndarray:
         """Requests per second arriving at each level when clients send ``total_rps``."""
-        if not total_rps >= 0:
-            raise ValueError(f"total_rps must be >= 0, got {total_rps}")
+        if (
+            isinstance(total_rps, bool)
+            or not isinstance(total_rps, Real)
+            or not (total_rps >= 0 and math.isfinite(total_rps))
+        ):
+            raise ValueError(
+                f"total_rps must be a finite number of requests per second >= 0, got {total_rps!r}"
+            )
         return total_rps * self.reach()
 
     def origin_reduction(self) -> float:
