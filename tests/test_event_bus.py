@@ -371,3 +371,17 @@ def test_consumers_claiming_at_once_keep_the_delivery_limit(redis, ns):
     assert [runs[i] for i in (0, 10, 20)] == [3, 3, 3]
     assert all(runs[i] == 1 for i in range(30) if i % 10)
     assert bus.pending("t", "g") == {}
+
+
+@pytest.mark.parametrize("error", [SystemExit(2), __import__("asyncio").CancelledError()])
+def test_a_handler_raising_a_base_exception_fails_its_message_not_the_consumer(bus, error):
+    bus.subscribe("orders", "email")
+    for event in orders(3):
+        bus.publish("orders", event)
+
+    def send(message):
+        if message.event["order_id"] == 1:
+            raise error
+
+    assert bus.consume("orders", "email", "e1", send) == 2
+    assert bus.pending("orders", "email") == {"e1": 1}

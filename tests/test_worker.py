@@ -710,3 +710,14 @@ def test_max_jobs_must_be_a_whole_number(queue, max_jobs):
     with pytest.raises(ValueError, match="max_jobs must be a whole number >= 0 or None"):
         Worker(queue, lambda job: None).run(max_jobs)
     assert queue.stats()["ready"] == 1
+
+
+def test_a_heartbeat_built_by_hand_checks_its_settings(queue):
+    from scalekit.queues.heartbeat import Heartbeat
+
+    queue.enqueue("x")
+    job = queue.reserve()
+    with pytest.raises(ValueError, match="more often than the lease"):
+        Heartbeat(queue, job, "1")
+    with pytest.raises(ValueError, match="max_runtime must be None or a number"):
+        Heartbeat(queue, job, 1, max_runtime=float("nan"))

@@ -296,7 +296,9 @@ class EventBus:
         """Read (or take ``messages``), run ``handler`` on each and ack it; return how many were handled.
 
         A message whose handler raises is not acknowledged: it stays pending for a retry
-        or for another consumer to claim, and its error is kept for the dead letters.
+        or for another consumer to claim, and its error is kept for the dead letters. That
+        holds for ``SystemExit`` and ``asyncio.CancelledError`` too; only ``KeyboardInterrupt``
+        stops the batch (what was handled before it is still acknowledged).
         """
         batch = self.read(topic, group, consumer, count=count) if messages is None else messages
         handled, failed, retried = [], {}, []
@@ -304,7 +306,9 @@ class EventBus:
             for message in batch:
                 try:
                     handler(message)
-                except Exception as exc:
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:
                     failed[json.dumps([group, message.id])] = safe_text(describe_error(exc))
                     continue
                 handled.append(message.id)

@@ -14,12 +14,13 @@ so a stuck job comes back too.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 
 import redis
 
-from scalekit.queues.job_queue import Job, JobQueue
+from scalekit.queues.job_queue import Job, JobQueue, is_number
 
 log = logging.getLogger("scalekit.queues")
 
@@ -33,10 +34,12 @@ class Heartbeat:
     """
 
     def __init__(self, queue: JobQueue, job: Job, every: float, *, max_runtime: float | None = None) -> None:
-        if not 0 < every < queue.lease:
+        if not (is_number(every) and 0 < every < queue.lease):
             raise ValueError(
-                f"a heartbeat must come more often than the lease ({queue.lease:g} s), got {every}"
+                f"a heartbeat must come more often than the lease ({queue.lease:g} s), got {every!r}"
             )
+        if max_runtime is not None and not (is_number(max_runtime) and 0 < max_runtime < math.inf):
+            raise ValueError(f"max_runtime must be None or a number of seconds > 0, got {max_runtime!r}")
         self.queue, self.job, self.every, self.max_runtime = queue, job, float(every), max_runtime
         self.beats, self.lost, self.gave_up = 0, False, False
         self._stop = threading.Event()
