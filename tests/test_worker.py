@@ -721,3 +721,47 @@ def test_a_heartbeat_built_by_hand_checks_its_settings(queue):
         Heartbeat(queue, job, "1")
     with pytest.raises(ValueError, match="max_runtime must be None or a number"):
         Heartbeat(queue, job, 1, max_runtime=float("nan"))
+
+
+def test_worker_process_killed_while_its_heartbeat_keeps_a_long_job(redis_url):
+    """A worker process runs a job four times longer than its lease; its heartbeat has renewed
+    the lease at least twice when it is SIGKILLed in the middle of the handler. The renewals
+    stop with the process, so the lease runs out and a second worker reaps and finishes the
+    job; its effect (counted idempotently) happens once."""
+    client = backend.connect(redis_url)
+    space = backend.namespace(f"test-hb-{uuid.uuid4().hex[:12]}", client)
+    started: list[subprocess.Popen] = []
+    try:
+        queue = JobQueue(client, space.prefix, lease=1.0)
+        job_id = queue.enqueue({"video": "film.mp4"})
+        victim = _worker_process(
+            started, redis_url, space.prefix, "--lease", "1", "--heartbeat", "0.2", "--job-seconds", "4"
+        )
+        deadline = time.monotonic() + 30
+        first_deadline = None
+        while True:
+            assert victim.poll() is None and time.monotonic() < deadline, "the job was never leased"
+            score = client.zscore(queue.keys["leased"], job_id)
+            if score is not None and first_deadline is None:
+                first_deadline = score
+            if first_deadline is not None and score is not None and score > first_deadline + 0.3:
+                break
+            time.sleep(0.05)
+        os.killpg(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=10)
+        assert client.hget(f"{space.prefix}:effects", job_id) is None, "killed before its effect"
+
+        successor = _worker_process(
+            started, redis_url, space.prefix, "--lease", "1", "--idempotent", "--job-seconds", "0.1"
+        )
+        out, err = successor.communicate(timeout=60)
+        assert successor.returncode == 0, err
+        assert out.strip() == "handled 1 jobs: 1 done, 0 retried"
+        info = queue.info(job_id)
+        assert (info["status"], info["attempts"]) == ("done", 2)
+        assert client.hgetall(f"{space.prefix}:effects") == {job_id: "1"}
+        assert queue.stats()["reaped"] == 1
+    finally:
+        _kill_all(started)
+        space.clear()
+        client.close()
