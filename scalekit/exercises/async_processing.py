@@ -262,6 +262,7 @@ def _redelivered(job: Job, attempt: int) -> Job:
 
 
 _MAX_STEPS = 12
+_OVERLAP_WAIT = 0.5
 Scenario = Callable[[Callable[..., object], _TappedRedis, str], None]
 
 
@@ -299,17 +300,27 @@ def _scenarios(jobs: list[Job], steps: int) -> list[tuple[str, Scenario]]:
                 except Exception as exc:
                     errors.append(exc)
 
+            def second() -> None:
+                try:
+                    _run_delivery(handler, client.twin, ledger, _redelivered(job, 2))
+                except Exception as exc:
+                    late.append(exc)
+
+            late: list[Exception] = []
             client.pause_before = k
             worker = threading.Thread(target=first, daemon=True)
             worker.start()
             while worker.is_alive() and not client.paused.wait(0.01):
                 pass
-            try:
-                _run_delivery(handler, client.twin, ledger, _redelivered(job, 2))
-            finally:
-                client.resume.set()
-                worker.join(timeout=10)
-                client.pause_before = client.pausing_thread = None
+            redelivery = threading.Thread(target=second, daemon=True)
+            redelivery.start()
+            redelivery.join(timeout=_OVERLAP_WAIT)  # a redelivery may wait for a lock the first holds
+            client.resume.set()
+            worker.join(timeout=10)
+            redelivery.join(timeout=10)
+            client.pause_before = client.pausing_thread = None
+            if late:
+                raise late[0]
             if errors and isinstance(errors[0], redis.WatchError):
                 _run_delivery(handler, client, ledger, _redelivered(job, 3))
             elif errors:
