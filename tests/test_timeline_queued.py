@@ -84,7 +84,7 @@ def test_celebrities_get_no_batches_and_bad_settings_are_refused(redis, ns):
     with pytest.raises(ValueError, match="batch must be"):
         QueuedFanout(fanout.timeline, fanout.queue, batch=0)
     job = fanout.queue.enqueue({"users": [1]})
-    with pytest.raises(ValueError, match="or 'post', 'ts' and 'users'"):
+    with pytest.raises(ValueError, match="or 'post', 'ts' and a list of 'users'"):
         fanout.handle(fanout.queue.reserve())
     assert job
 
@@ -146,6 +146,10 @@ def test_a_batch_of_bad_user_ids_is_refused_before_any_push(redis, ns):
     with pytest.raises(ValueError, match="user id must be an int"):
         fanout.handle(fanout.queue.reserve())
     assert fanout.timeline.delivered("0000000001", [1]) == 0
+    fanout.queue.enqueue({"post": "0000000002", "ts": 1.0, "users": "123"})
+    with pytest.raises(ValueError, match="a list of 'users'"):
+        fanout.handle(fanout.queue.reserve())
+    assert fanout.timeline.delivered("0000000002", [1, 2, 3]) == 0
 
 
 @pytest.mark.parametrize("moment", ["pushed, not acknowledged", "while running"])

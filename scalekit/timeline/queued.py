@@ -67,11 +67,16 @@ class QueuedFanout:
         payload = job.payload
         if isinstance(payload, dict) and {"plan", "author", "ts"} <= payload.keys():
             self.enqueue_batches(str(payload["plan"]), payload["author"], float(payload["ts"]))
-        elif isinstance(payload, dict) and {"post", "ts", "users"} <= payload.keys():
+        elif (
+            isinstance(payload, dict)
+            and {"post", "ts", "users"} <= payload.keys()
+            and isinstance(payload["users"], list)
+        ):
             self.timeline.push(str(payload["post"]), float(payload["ts"]), payload["users"])
         else:
             raise ValueError(
-                f"a fan-out job holds 'plan', 'author' and 'ts', or 'post', 'ts' and 'users', got {payload!r}"
+                "a fan-out job holds 'plan', 'author' and 'ts', or 'post', 'ts' and a list of 'users', "
+                f"got {payload!r}"
             )
 
     def enqueue_batches(self, post_id: str, author: int, ts: float) -> list[str]:
