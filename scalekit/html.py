@@ -46,8 +46,9 @@ MATHJAX_CONFIG = {
 }
 SOLUTION_SUMMARY = "Solution: try the exercise first"
 WIDGET_NOTE = (
-    "In JupyterLab this cell draws a live control panel. This edition shows instead the output "
-    "of its static twin, the next cell, which runs the same function with fixed values:"
+    "In JupyterLab this cell draws the live control panel described above. This page runs no "
+    "code, so it shows instead the output of the widget's static twin, the next cell, which runs "
+    "the same function with fixed values:"
 )
 
 # Runs in the page: renders mermaid and math, folds solutions, links pages, drops every script.
@@ -76,6 +77,10 @@ FINISH_PAGE = """async ({summary}) => {
     cell.replaceWith(details);
     details.append(label, cell);
   }
+  for (const cell of [...document.querySelectorAll(".jp-OutputArea-output table :is(td, th)")]) {
+    const text = cell.textContent.trim();
+    if (text.length > 20 && /[A-Za-z]{3}/.test(text)) cell.classList.add("course-prose");
+  }
   for (const link of [...document.querySelectorAll("a[href]")]) {
     const href = link.getAttribute("href");
     const match = href.match(/^(\\d\\d_[a-z0-9_]+)\\.ipynb(#.*)?$/);
@@ -94,6 +99,7 @@ figure.course-diagram { display: block; width: 100%; margin: 1em 0; text-align: 
 figure.course-diagram svg { height: auto; }
 .course-widget-note { font-style: italic; color: #555; }
 .jp-OutputArea-output pre { word-break: normal; overflow-wrap: anywhere; }
+.jp-RenderedHTMLCommon :is(td, th).course-prose { text-align: left; }
 </style>"""
 
 
