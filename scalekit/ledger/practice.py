@@ -105,7 +105,7 @@ def _celebrity() -> Finding:
         f"5 min means {implied:,.0f} writes/s",
         bool(np.all(np.abs(np.log(minutes / 5)) < np.log(2))),
         bool(rates.min() <= implied <= rates.max()),
-        "the fan-out writes about 167,000 timelines a second (one Redis server flat out)",
+        "the fan-out writes about 167,000 timelines a second (one to a few Redis nodes, as sized in 07)",
     )
 
 
