@@ -129,9 +129,16 @@ def fetch_js(directory: Path = JS_DIR) -> dict[str, Path]:
 
 
 def static_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy where each widget's output is its static twin's, with a sentence saying so."""
+    """A copy where each widget's output is its static twin's, with a sentence saying so.
+
+    Cells that open with ``# Solution`` are tagged ``solution`` so that they fold away.
+    """
     notebook = copy.deepcopy(notebook)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    for cell in code:  # a solution folds away even if its tag was forgotten
+        tags = cell.metadata.get("tags", [])
+        if cell.source.lstrip().lower().startswith("# solution") and "solution" not in tags:
+            cell.metadata["tags"] = [*tags, "solution"]
     for index, cell in enumerate(code):
         if "what_if(" in cell.source and index + 1 < len(code):
             note = nbformat.v4.new_output(

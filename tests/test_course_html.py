@@ -44,3 +44,15 @@ def test_index_lists_every_notebook_in_order():
     positions = [source.index(f"]({path.name})") for path in paths]
     assert positions == sorted(positions)
     assert source.startswith("# Scalability Patterns")
+
+
+def test_a_solution_without_its_tag_still_folds_away():
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("# Solution: try the exercise first\nanswer = 3"),
+        nbformat.v4.new_code_cell("answer = ..."),
+    ]
+    static = html.static_notebook(notebook)
+    assert static.cells[0].metadata["tags"] == ["solution"]
+    assert "solution" not in static.cells[1].metadata.get("tags", [])
+    assert "tags" not in notebook.cells[0].metadata, "the notebook itself is left alone"
