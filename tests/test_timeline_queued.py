@@ -131,6 +131,19 @@ def test_a_plan_reads_followers_a_batch_at_a_time_and_misses_none(redis, ns):
         fanout.enqueue_batches(queued.post_id, "x", 1.0)
 
 
+def test_a_plan_is_cut_by_the_posters_batch_size_whoever_runs_it(redis, ns):
+    poster = make_fanout(redis, ns, batch=250)
+    worker_side = QueuedFanout(poster.timeline, poster.queue, batch=1000)
+    poster.timeline.load_graph(np.full(3000, AUTHOR), np.arange(3000))
+    queued = poster.post(AUTHOR, "cut at 250", 1.0)
+    worker_side.handle(poster.queue.reserve())
+    batches = [poster.queue.reserve() for _ in range(12)]
+    assert [len(job.payload["users"]) for job in batches] == [250] * 12
+    first_two = poster.enqueue_batches(queued.post_id, AUTHOR, 1.0)[:2]
+    assert first_two == [batches[0].id, batches[1].id]
+    assert worker_side.enqueue_batches(queued.post_id, AUTHOR, 1.0)[0] not in {job.id for job in batches}
+
+
 def test_a_post_with_many_followers_costs_the_author_a_few_commands(redis, ns):
     fanout = make_fanout(redis, ns, batch=10)
     fanout.timeline.load_graph(np.full(5000, AUTHOR), np.arange(5000))

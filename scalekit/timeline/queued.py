@@ -58,7 +58,7 @@ class QueuedFanout:
         post_id, count = self.timeline.store(author, text, ts)
         if not 0 < count < self.timeline.threshold:
             return QueuedPost(post_id, 0, ())
-        plan = {"plan": post_id, "author": int(author), "ts": float(ts)}
+        plan = {"plan": post_id, "author": int(author), "ts": float(ts), "size": self.batch}
         job = self.queue.enqueue(plan, key=f"{self.timeline.prefix}:{post_id}:plan")
         return QueuedPost(post_id, count, (job,))
 
@@ -66,7 +66,8 @@ class QueuedFanout:
         """Run one job: a plan enqueues the post's batches, a batch is pushed to its followers."""
         payload = job.payload
         if isinstance(payload, dict) and {"plan", "author", "ts"} <= payload.keys():
-            self.enqueue_batches(str(payload["plan"]), payload["author"], float(payload["ts"]))
+            size = payload.get("size", self.batch)
+            self.enqueue_batches(str(payload["plan"]), payload["author"], float(payload["ts"]), size=size)
         elif (
             isinstance(payload, dict)
             and {"post", "ts", "users"} <= payload.keys()
@@ -79,25 +80,31 @@ class QueuedFanout:
                 f"got {payload!r}"
             )
 
-    def enqueue_batches(self, post_id: str, author: int, ts: float) -> list[str]:
+    def enqueue_batches(self, post_id: str, author: int, ts: float, *, size: int | None = None) -> list[str]:
         """Enqueue one job per batch of ``author``'s followers; return the job ids.
 
         Followers are read a batch at a time, in the order Redis keeps them, so a plan holds
-        no more than one batch in memory however many followers there are. Batch ``n`` is
-        enqueued under the key ``<prefix>:<post id>:<n>``, so running a plan again creates no
-        second copy of a batch. Followers only ever join, so a follower can only move to a
-        later position: whoever was in a batch already enqueued is in that batch's payload,
-        and whoever was not lands in a batch enqueued now (at worst pushed twice, harmlessly).
+        no more than one batch in memory however many followers there are. ``size`` (default
+        ``batch``) comes with the plan, so every worker that runs it cuts the same batches.
+        Batch ``n`` is enqueued under the key ``<prefix>:<post id>:<size>:<n>``, so running a
+        plan again creates no second copy of a batch. Followers only ever join, so a follower
+        can only move to a later position: whoever was in a batch already enqueued is in that
+        batch's payload, and whoever was not lands in a batch enqueued now (at worst pushed
+        twice, harmlessly).
         """
+        size = self.batch if size is None else size
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"a plan's batch size must be a whole number >= 1, got {size!r}")
         followers = self.timeline.key("followers", _user(author, "author"))
         jobs: list[str] = []
         while True:
-            start = len(jobs) * self.batch
-            users = [int(u) for u in self.timeline.client.zrange(followers, start, start + self.batch - 1)]
+            start = len(jobs) * size
+            users = [int(u) for u in self.timeline.client.zrange(followers, start, start + size - 1)]
             if not users:
                 return jobs
             payload = {"post": post_id, "ts": ts, "batch": len(jobs), "users": users}
-            jobs.append(self.queue.enqueue(payload, key=f"{self.timeline.prefix}:{post_id}:{len(jobs)}"))
+            key = f"{self.timeline.prefix}:{post_id}:{size}:{len(jobs)}"
+            jobs.append(self.queue.enqueue(payload, key=key))
 
     def worker(self, name: str = "fanout", **options: Any) -> Worker:
         """A :class:`Worker` that runs :meth:`handle` on this queue's batches."""
