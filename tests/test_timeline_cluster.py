@@ -100,3 +100,9 @@ def test_a_prefix_whose_braces_make_no_hash_tag_is_refused_on_a_cluster(redis_cl
             Timeline(client, prefix, buckets=1)
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("buckets", [0, 16385, 2.0, True])
+def test_bucket_tags_refuses_a_bucket_count_outside_the_slot_space(buckets):
+    with pytest.raises(ValueError, match="buckets must be a whole number from 1 to 16384"):
+        bucket_tags("feed", buckets)
