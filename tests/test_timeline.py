@@ -191,8 +191,11 @@ def test_follow_after_posting_backfills_and_duplicates_are_ignored(redis, ns):
     [
         ({"strategy": "push"}, "strategy must be one of"),
         ({"threshold": -1}, "threshold must be"),
-        ({"capacity": 0}, "capacity must be >= 1"),
-        ({"capacity": 2.5}, "capacity must be"),
+        ({"capacity": 0}, "capacity must be a whole number >= 1"),
+        ({"capacity": -1}, "capacity must be a whole number >= 1"),
+        ({"capacity": 2.5}, "capacity must be a whole number >= 1"),
+        ({"trim_margin": -1}, "trim_margin must be"),
+        ({"buckets": 0}, "buckets must be"),
     ],
 )
 def test_bad_configuration_is_refused(redis, ns, kwargs, message):

@@ -139,9 +139,8 @@ class Timeline:
         if not isinstance(prefix, str) or not prefix:
             raise ValueError(f"prefix must be a non-empty string, got {prefix!r}")
         _require_count("threshold", threshold)
-        _require_count("capacity", capacity)
-        if capacity < 1:
-            raise ValueError(f"capacity must be >= 1 post, got {capacity}")
+        if isinstance(capacity, bool) or not isinstance(capacity, numbers.Integral) or capacity < 1:
+            raise ValueError(f"capacity must be a whole number >= 1 post, got {capacity!r}")
         cluster = is_cluster(client)
         if buckets is None:
             buckets = CLUSTER_BUCKETS if cluster else 1
