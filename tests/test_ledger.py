@@ -54,8 +54,8 @@ EXPECTED = {
     "q2_20x": WRONG,
     "q4_sessions": HOLDS,
     "q5_replicas": ASSUMED,
-    "q5_uptime": HOLDS,
-    "q5_cost": ASSUMED,
+    "q5_uptime": ASSUMED,
+    "q5_cost": WRONG,
     "summary_replicas": ASSUMED,
     "summary_sharding": ASSUMED,
     "summary_caching": ASSUMED,
@@ -132,3 +132,30 @@ def test_patterns_table_numbers_agree_with_the_ledger():
     assert pt.shard_write_scaling() == pytest.approx({"hash": 4.0, "range": 1.0})
     assert pt.cache_speedup(0.0) == pytest.approx(1.0)
     assert pt.cdn_speedup(8_000) > pt.cdn_speedup(1_000) > 1
+
+
+def _verdict(key: str) -> str:
+    return next(c for c in ledger.CLAIMS if c.key == key).compute().verdict
+
+
+def test_a_model_change_flips_verdicts(monkeypatch):
+    """The pins bite: change a model the claims rely on and their verdicts move."""
+    from scalekit import autoscale, models
+
+    monkeypatch.setattr(
+        models, "SCALE_OUT", models.SCALE_OUT.__class__(**{**vars(models.SCALE_OUT), "contention": 0.0})
+    )
+    assert _verdict("user_growth") == HOLDS
+    assert _verdict("horizontal_unlimited") == HOLDS
+    monkeypatch.setattr(
+        autoscale, "rescaled_utilisation", lambda cpu, before, after: cpu * before / (after + 1)
+    )
+    assert _verdict("cpu_40") == HOLDS
+
+
+def test_the_uptime_chain_needs_its_spares(monkeypatch):
+    from scalekit import models
+
+    real = models.k_of_n_availability
+    monkeypatch.setattr(models, "k_of_n_availability", lambda k, n, p: real(n, n, p))
+    assert _verdict("q5_uptime") == WRONG
