@@ -10,8 +10,8 @@ written out in full, numbers included.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
 
 import pandas as pd
 
@@ -44,6 +44,10 @@ TARGET_CPU = 0.70
 SLOW_REQUEST_S = 2.0
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 @dataclass(frozen=True)
 class Architecture:
     """The facts :func:`audit` needs about a system, at the peak it must survive."""
@@ -67,26 +71,59 @@ class Architecture:
     monitored: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
+        if not (isinstance(self.name, str) and self.name.strip()):
+            raise ValueError(f"name must be a non-empty text naming the system, got {self.name!r}")
         for name in ("peak_rps", "server_rps", "db_node_qps"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+            if not (_is_number(value) and value > 0):
                 raise ValueError(f"{name} must be a number > 0, got {value!r}")
-        for name in ("slow_work_s", "slow_work_rps", "load_tested_x", "expected_peak_x"):
+        for name in ("slow_work_s", "slow_work_rps", "load_tested_x"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            if not (_is_number(value) and value >= 0):
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        if not (_is_number(self.expected_peak_x) and self.expected_peak_x >= 1):
+            raise ValueError(
+                f"expected_peak_x is the peak as a multiple of a normal day, so a number >= 1, "
+                f"got {self.expected_peak_x!r}"
+            )
         for name in ("write_fraction", "cache_hit_ratio"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must be a share between 0 and 1, got {getattr(self, name)!r}")
+            value = getattr(self, name)
+            if not (_is_number(value) and 0 <= value <= 1):
+                raise ValueError(f"{name} must be a share between 0 and 1, got {value!r}")
         for name in ("app_servers", "replicas", "max_servers"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+        if not isinstance(self.autoscaling, bool):
+            raise ValueError(f"autoscaling must be True or False, got {self.autoscaling!r}")
+        if self.autoscaling and self.max_servers < self.app_servers:
+            raise ValueError(
+                f"max_servers ({self.max_servers}) is below the {self.app_servers} app servers already "
+                "running: an autoscaling group's maximum is at least its current size"
+            )
         if self.sessions not in SESSION_HOMES:
             raise ValueError(f"sessions must be one of {SESSION_HOMES}, got {self.sessions!r}")
+        for name in ("query_plans", "monitored"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not isinstance(value, Iterable):
+                raise ValueError(f"{name} must be a collection of texts (a tuple or set), got {value!r}")
+            if not all(isinstance(v, str) for v in value):
+                raise ValueError(f"every entry of {name} must be a text, got {list(value)!r}")
         unknown = set(self.monitored) - set(SIGNALS)
         if unknown:
             raise ValueError(f"unknown monitored signals {sorted(unknown)}; the signals are {list(SIGNALS)}")
+
+    @classmethod
+    def from_facts(cls, facts: Mapping[str, object]) -> Architecture:
+        """An Architecture from a mapping of facts, with a clear error for a missing or unknown one."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(facts) - known)
+        if unknown:
+            raise ValueError(f"unknown facts {unknown}; an architecture knows {sorted(known)}")
+        missing = [name for name in ("name", "peak_rps") if name not in facts]
+        if missing:
+            raise ValueError(f"missing facts {missing}: every architecture needs a name and its peak_rps")
+        return cls(**facts)  # type: ignore[arg-type]
 
     @property
     def db_writes(self) -> float:
@@ -303,14 +340,18 @@ def _item(item: str, checked: bool, evidence: str, next_step: str) -> AuditItem:
 _CHECKS = (_stateless, _caching, _read_replicas, _indexes, _autoscaling, _queues, _load_testing, _monitoring)
 
 
-def review(architecture: Architecture) -> list[AuditItem]:
+def review(architecture: Architecture | Mapping[str, object]) -> list[AuditItem]:
     """All eight checklist items for ``architecture``, checked or not, in the outline's order."""
+    if isinstance(architecture, Mapping):
+        architecture = Architecture.from_facts(architecture)
     if not isinstance(architecture, Architecture):
-        raise TypeError(f"audit takes an Architecture, got {type(architecture).__name__}")
+        raise TypeError(
+            f"audit takes an Architecture (or a mapping of its facts), got {type(architecture).__name__}"
+        )
     return [check(architecture) for check in _CHECKS]
 
 
-def audit(architecture: Architecture) -> list[AuditItem]:
+def audit(architecture: Architecture | Mapping[str, object]) -> list[AuditItem]:
     """The unchecked items of the scaling checklist for ``architecture``, each with its next step."""
     return [item for item in review(architecture) if not item.checked]
 

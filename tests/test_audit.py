@@ -123,6 +123,20 @@ def test_table_keeps_full_sentences():
         ({"cache_hit_ratio": 1.5}, "cache_hit_ratio must be a share"),
         ({"replicas": -1}, "replicas must be a whole number"),
         ({"slow_work_s": math.inf}, "slow_work_s must be a number >= 0"),
+        ({"peak_rps": math.nan}, "peak_rps must be a number > 0"),
+        ({"peak_rps": "3000"}, "peak_rps must be a number > 0"),
+        ({"peak_rps": True}, "peak_rps must be a number > 0"),
+        ({"write_fraction": "0.2"}, "write_fraction must be a share"),
+        ({"write_fraction": math.nan}, "write_fraction must be a share"),
+        ({"db_node_qps": -5_000}, "db_node_qps must be a number > 0"),
+        ({"app_servers": 2.5}, "app_servers must be a whole number"),
+        ({"expected_peak_x": 0}, "expected_peak_x .* >= 1"),
+        ({"autoscaling": "yes"}, "autoscaling must be True or False"),
+        ({"autoscaling": True, "app_servers": 5, "max_servers": 1}, "max_servers .* below"),
+        ({"query_plans": "SCAN posts"}, "query_plans must be a collection"),
+        ({"query_plans": ("SCAN posts", None)}, "every entry of query_plans"),
+        ({"monitored": "error rate"}, "monitored must be a collection"),
+        ({"name": ""}, "name must be a non-empty text"),
     ],
 )
 def test_bad_facts_are_clear_errors(change, match):
@@ -131,6 +145,13 @@ def test_bad_facts_are_clear_errors(change, match):
         Architecture(**facts)
 
 
-def test_audit_takes_an_architecture():
-    with pytest.raises(TypeError, match="Architecture"):
+def test_audit_takes_an_architecture_or_its_facts():
+    with pytest.raises(ValueError, match=r"missing facts \['name', 'peak_rps'\]"):
         audit({"sessions": "redis"})
+    with pytest.raises(ValueError, match=r"unknown facts \['peak_qps'\]"):
+        audit({"name": "x", "peak_qps": 100})
+    with pytest.raises(ValueError, match="peak_rps must be a number > 0"):
+        audit({"name": "x", "peak_rps": math.nan})
+    assert audit({"name": "x", "peak_rps": 100.0}) == audit(Architecture("x", 100.0))
+    with pytest.raises(TypeError, match="Architecture"):
+        audit(None)
