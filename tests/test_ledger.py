@@ -23,7 +23,7 @@ EXPECTED = {
     "zero_downtime": ASSUMED,
     "high_availability": HOLDS,
     "replicas_3x": ASSUMED,
-    "replica_90": WRONG,
+    "replica_90": HOLDS,
     "get_shard": HOLDS,
     "shard_labels": ASSUMED,
     "hash_even": HOLDS,
