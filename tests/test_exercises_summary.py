@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from scalekit.audit import replicas_needed
 from scalekit.exercises.summary import FIRST_STEPS, check_first_step, check_replicas_needed, replica_cases
 
@@ -135,3 +137,31 @@ def test_first_step_each_wrong_choice_is_explained():
 def test_first_step_placeholders_and_unknown_answers():
     assert "replace the `...`" in check_first_step(...).message
     assert "answer with one of" in check_first_step("buy a bigger box").message
+
+
+def none_when_writes_fill_a_node(read_load, write_rate, node_capacity):
+    if write_rate >= node_capacity:
+        return None
+    return reference(read_load, write_rate, node_capacity)
+
+
+def zero_only_below_capacity(read_load, write_rate, node_capacity):
+    if read_load + write_rate < node_capacity:
+        return 0
+    room = node_capacity - write_rate
+    return None if room <= 0 else math.ceil(read_load / room)
+
+
+def returns_text(read_load, write_rate, node_capacity):
+    return str(reference(read_load, write_rate, node_capacity))
+
+
+@pytest.mark.parametrize("broken", [none_when_writes_fill_a_node, zero_only_below_capacity, returns_text])
+def test_edge_case_mistakes_never_read_correct(broken):
+    feedback = check_replicas_needed(broken)
+    assert not feedback, broken.__name__
+    assert not repr(feedback).startswith("Correct")
+
+
+def test_text_answers_are_told_to_return_a_number():
+    assert "whole number" in check_replicas_needed(returns_text).message

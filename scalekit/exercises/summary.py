@@ -22,6 +22,7 @@ def replica_cases(seed: int = 9, n: int = 200) -> list[tuple[float, float, float
         (0.0, 0.0, 1_000.0),
         (3_000.0, 500.0, 1_000.0),
         (400.0, 1_000.0, 1_000.0),
+        (0.0, 1_000.0, 1_000.0),
     ]
     rng = np.random.default_rng(seed)
     for _ in range(n):
@@ -84,6 +85,8 @@ def _hint(reads: float, writes: float, capacity: float, got: object, expected: i
             "no number of replicas is enough: every replica replays all the writes, which leave it no room "
             "for reads (or the writes overflow the primary itself); return None."
         )
+    if got is not None and (isinstance(got, bool) or not isinstance(got, (int, float, np.integer))):
+        return f"return a whole number of replicas (or None), not a {type(got).__name__}."
     if got is None:
         return "this load has an answer: the writes fit on the primary and each replica has room for reads."
     if expected == 0:
