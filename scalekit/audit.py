@@ -307,9 +307,8 @@ def _queues(a: Architecture) -> AuditItem:
 
 
 def _load_testing(a: Architecture) -> AuditItem:
-    evidence = (
-        f"load-tested at {a.load_tested_x:g}x a normal day; the expected peak is {a.expected_peak_x:g}x"
-    )
+    tested = f"load-tested at {a.load_tested_x:g}x a normal day" if a.load_tested_x else "never load-tested"
+    evidence = f"{tested}; the expected peak is {a.expected_peak_x:g}x"
     if a.load_tested_x >= a.expected_peak_x:
         return _item("load_testing", True, evidence, "")
     step = (
@@ -327,10 +326,14 @@ def _monitoring(a: Architecture) -> AuditItem:
             "monitoring", True, "latency percentiles, errors, saturation and queue depth are watched", ""
         )
     step = (
-        f"Watch {', '.join(missing)} with alerts; the tail (p99) passes the knee before the mean does, and "
+        f"Watch {_and(missing)} with alerts; the tail (p99) passes the knee before the mean does, and "
         "utilisation above about 70% is where waiting explodes (notebook 01)."
     )
-    return _item("monitoring", False, f"not watched: {', '.join(missing)}", step)
+    return _item("monitoring", False, f"not watched: {_and(missing)}", step)
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _item(item: str, checked: bool, evidence: str, next_step: str) -> AuditItem:

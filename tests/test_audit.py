@@ -86,7 +86,8 @@ def test_bare_architecture_fails_every_item_with_a_computed_next_step():
     assert "at least 9 servers" in unchecked["autoscaling"].next_step
     assert "instead of 20 (Little's law" in unchecked["queues"].next_step
     assert "Load-test at 5x" in unchecked["load_testing"].next_step
-    assert "latency percentiles, error rate, saturation, queue depth" in unchecked["monitoring"].next_step
+    assert unchecked["load_testing"].evidence.startswith("never load-tested")
+    assert "latency percentiles, error rate, saturation and queue depth" in unchecked["monitoring"].next_step
 
 
 def test_write_heavy_database_gets_sharding_not_replicas():
