@@ -110,9 +110,12 @@ def execute(path: Path, timeout: int = 120) -> float:
         notebook,
         timeout=timeout,
         kernel_name=KERNEL_NAME,
+        record_timing=False,  # timestamps would make every run rewrite every cell
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
     nbformat.write(as_jupyterlab_saves(notebook), path)
     return time.perf_counter() - started
 
@@ -128,8 +131,9 @@ def as_jupyterlab_saves(notebook: nbformat.NotebookNode) -> nbformat.NotebookNod
     """``notebook`` as JupyterLab would save it, so opening and saving it changes nothing.
 
     JupyterLab writes the kernel's own display name (``Python 3 (ipykernel)``), marks a code
-    cell with hidden outputs ``collapsed`` too (the older key for the same thing), and its JSON
-    round trip turns whole floats into integers (the widget state's ``1.0`` becomes ``1``).
+    cell with hidden outputs ``collapsed`` too (the older key for the same thing), merges
+    consecutive outputs of one stream (a kernel may send one print in several pieces), and its
+    JSON round trip turns whole floats into integers (the widget state's ``1.0`` becomes ``1``).
     """
     notebook.metadata.setdefault("kernelspec", {})
     notebook.metadata.kernelspec.update(
@@ -139,12 +143,31 @@ def as_jupyterlab_saves(notebook: nbformat.NotebookNode) -> nbformat.NotebookNod
         if cell.cell_type == "code" and cell.metadata.get("jupyter", {}).get("outputs_hidden"):
             cell.metadata["collapsed"] = True
         cell.metadata = _whole_floats_as_int(cell.metadata)
+        if "outputs" in cell:
+            cell.outputs = _merged_streams(cell.outputs)
         for output in cell.get("outputs", []):
             for key in ("data", "metadata"):
                 if key in output:
                     output[key] = _whole_floats_as_int(output[key])
     notebook.metadata = _whole_floats_as_int(notebook.metadata)
     return notebook
+
+
+def _merged_streams(outputs: list) -> list:
+    """Consecutive ``stream`` outputs of the same name joined into one, as JupyterLab shows them."""
+    merged: list = []
+    for output in outputs:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and output.get("output_type") == "stream"
+            and last.get("output_type") == "stream"
+            and output.get("name") == last.get("name")
+        ):
+            last["text"] = "".join(last["text"]) + "".join(output["text"])
+        else:
+            merged.append(output)
+    return merged
 
 
 def _whole_floats_as_int(value: Any) -> Any:

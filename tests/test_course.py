@@ -58,3 +58,21 @@ def test_hidden_outputs_are_also_marked_collapsed():
     saved = course.as_jupyterlab_saves(notebook)
     assert saved.cells[0].metadata["collapsed"] is True
     assert "collapsed" not in saved.cells[1].metadata
+
+
+def test_consecutive_pieces_of_one_stream_are_saved_as_one_output():
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print(1); print(2)")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="2\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="warn\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="3\n"),
+    ]
+    notebook.cells.append(cell)
+    saved = course.as_jupyterlab_saves(notebook).cells[0].outputs
+    assert [(output.name, output.text) for output in saved] == [
+        ("stdout", "1\n2\n"),
+        ("stderr", "warn\n"),
+        ("stdout", "3\n"),
+    ]
