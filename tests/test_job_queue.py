@@ -224,6 +224,20 @@ def test_delayed_enqueue(redis, ns, clock):
     assert queue.reserve().payload == "later"
 
 
+def test_numpy_seconds_work_like_python_floats(redis, ns, clock):
+    """``is_number`` accepts numpy floats; their repr (``np.float64(5.0)``) must not reach Lua."""
+    queue = make_queue(redis, ns, clock)
+    queue.enqueue("later", delay=np.float64(5.0))
+    assert queue.reserve() is None and queue.next_change() == 5
+    clock.advance(5)
+    job = queue.reserve()
+    renewed = queue.extend(job, np.float64(20.0))
+    assert renewed is not None and renewed.lease_until == 25
+    assert queue.ack(renewed)
+    clock.advance(10)
+    assert queue.purge(np.float64(1.0)) == 1
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

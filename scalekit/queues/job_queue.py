@@ -192,6 +192,7 @@ class JobQueue:
             raise ValueError(f"an idempotency key must be a non-empty string or None, got {key!r}")
         if not (is_number(delay) and delay >= 0 and math.isfinite(delay)):
             raise ValueError(f"delay must be a finite number of seconds >= 0, got {delay!r}")
+        delay = float(delay)
         body = to_json(payload, "a job payload")
         now = self.clock.now()
         job_id, created = self._run(
@@ -271,6 +272,7 @@ class JobQueue:
         seconds = self.lease if seconds is None else seconds
         if not (is_number(seconds) and seconds > 0 and math.isfinite(seconds)):
             raise ValueError(f"a lease extension must be a finite number of seconds > 0, got {seconds!r}")
+        seconds = float(seconds)
         lease_until = self.clock.now() + seconds
         renewed = self._run(self._extend, ("leased", "lease"), job.id, str(job.token), repr(lease_until))
         return Job(job.id, job.payload, job.attempt, lease_until, job.token) if renewed else None
@@ -297,7 +299,7 @@ class JobQueue:
         seconds ago; return how many. A re-sent ack of such a job then reports it lost."""
         if not (is_number(older_than) and older_than >= 0 and math.isfinite(older_than)):
             raise ValueError(f"older_than must be a finite number of seconds >= 0, got {older_than!r}")
-        cutoff, keys, purged = repr(self.clock.now() - older_than), _PURGE_KEYS, 0
+        cutoff, keys, purged = repr(self.clock.now() - float(older_than)), _PURGE_KEYS, 0
         while True:
             batch = int(self._run(self._purge, keys, cutoff, 500))
             purged += batch
