@@ -165,3 +165,27 @@ def test_edge_case_mistakes_never_read_correct(broken):
 
 def test_text_answers_are_told_to_return_a_number():
     assert "whole number" in check_replicas_needed(returns_text).message
+
+
+def forgets_to_round_up(read_load, write_rate, node_capacity):
+    if read_load + write_rate <= node_capacity:
+        return 0
+    room = node_capacity - write_rate
+    return None if room <= 0 else read_load / room
+
+
+def test_a_fraction_of_a_replica_is_told_to_round_up():
+    feedback = check_replicas_needed(forgets_to_round_up)
+    assert not feedback
+    assert "round up" in feedback.message and "too few" not in feedback.message
+
+
+def test_none_for_a_load_the_primary_carries_alone_is_told_zero():
+    feedback = check_replicas_needed(none_when_writes_fill_a_node)
+    assert "return 0" in feedback.message
+    assert "room for reads" not in feedback.message
+
+
+def test_the_queue_answer_does_not_claim_no_payment_is_confirmed():
+    message = check_first_step("queue").message
+    assert "ever confirmed" not in message and "waits longer" in message

@@ -87,10 +87,20 @@ def _hint(reads: float, writes: float, capacity: float, got: object, expected: i
         )
     if got is not None and (isinstance(got, bool) or not isinstance(got, (int, float, np.integer))):
         return f"return a whole number of replicas (or None), not a {type(got).__name__}."
+    if got is None and expected == 0:
+        return (
+            f"the primary alone runs the {reads:g} reads and {writes:g} writes a second within its "
+            f"{capacity:g} queries/s, so no replica is needed: return 0."
+        )
     if got is None:
-        return "this load has an answer: the writes fit on the primary and each replica has room for reads."
+        return (
+            f"this load has an answer: the writes fit on the primary, and each replica keeps "
+            f"{capacity - writes:g} of its {capacity:g} queries/s for reads after replaying them."
+        )
     if expected == 0:
         return "the primary alone runs the reads and the writes together here, so no replica is needed."
+    if not float(got).is_integer():
+        return "a number of replicas is a whole number: round up, as a fraction of a replica serves no reads."
     if isinstance(got, (int, float, np.integer)) and float(got) < expected:
         return (
             f"that is too few: each replica replays all {writes:g} writes/s, so it has only "
@@ -147,7 +157,7 @@ def check_first_step(answer: object, system: Architecture = PAYMENTS) -> Feedbac
         "queue": (
             f"a queue absorbs a spike, but these writes arrive all day: {writes:,.0f}/s against "
             f"{capacity:,.0f}/s grows the queue by {writes - capacity:,.0f} jobs a second, "
-            f"{3600 * (writes - capacity):,.0f} an hour, and no payment waiting in it is ever confirmed."
+            f"{3600 * (writes - capacity):,.0f} an hour, and each payment waits longer than the one before."
         ),
     }
     if choice == "sharding" and math.isfinite(writes) and writes > capacity:
