@@ -168,3 +168,9 @@ def test_session_design_judgement_explains_every_wrong_choice() -> None:
     assert set(reasons) | {"redis"} == set(ex.SESSION_DESIGNS)
     assert "one of" in verdict(ex.check_session_design("memcached"))
     assert "one of" in verdict(ex.check_session_design(3))
+
+
+def test_session_design_reads_the_choice_whatever_its_case() -> None:
+    assert ex.check_session_design(" Redis ")
+    assert "rolling restart" in verdict(ex.check_session_design("Sticky memory"))
+    assert "4 KB" in verdict(ex.check_session_design("signed-cookie"))

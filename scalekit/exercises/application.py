@@ -170,8 +170,10 @@ def check_session_design(answer: object) -> Feedback:
     missing = not_answered(answer)
     if missing is not None:
         return missing
-    if not isinstance(answer, str) or answer not in SESSION_DESIGNS:
+    choice = answer.strip().lower().replace("-", "_").replace(" ", "_") if isinstance(answer, str) else None
+    if choice not in SESSION_DESIGNS:
         return wrong(f"answer with one of {sorted(SESSION_DESIGNS)}, got {answer!r}.")
+    answer = choice
     reason = SESSION_DESIGNS[answer]
     if answer == "redis":
         return correct(reason + ".")
