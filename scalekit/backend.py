@@ -154,17 +154,23 @@ def _split(url: str) -> tuple[str, str | None, str, str]:
     """``url`` as (scheme with its slashes, user info or None, the rest of the location, query and fragment).
 
     Lenient on purpose: it must find the credentials in URLs that are not valid, since
-    those are the ones that end up in error messages.
+    those are the ones that end up in error messages. A password may hold a raw ``?`` or
+    ``#`` (not percent-encoded): the user info runs to the last ``@`` before the first ``/``.
     """
-    cut = min((i for i in (url.find("?"), url.find("#")) if i != -1), default=len(url))
-    location, tail = url[:cut], url[cut:]
-    scheme = _SCHEME.match(location)
+    scheme = _SCHEME.match(url)
     start = scheme.end() if scheme else 0
-    head, rest = location[:start], location[start:]
-    if "@" not in rest:
-        return head, None, rest, tail
-    userinfo, where = rest.rsplit("@", 1)
-    return head, userinfo, where, tail
+    head, rest = url[:start], url[start:]
+    at = rest.partition("/")[0].rfind("@")
+    if at == -1:  # a raw "/" in a password: the last "@" before the query
+        at = rest[: _query_start(rest)].rfind("@")
+    userinfo, rest = (None, rest) if at == -1 else (rest[:at], rest[at + 1 :])
+    cut = _query_start(rest)
+    return head, userinfo, rest[:cut], rest[cut:]
+
+
+def _query_start(text: str) -> int:
+    """Where the query or fragment of ``text`` starts (its length if it has neither)."""
+    return min((i for i in (text.find("?"), text.find("#")) if i != -1), default=len(text))
 
 
 def _redact_query(text: str) -> str:

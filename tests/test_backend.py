@@ -145,6 +145,9 @@ def test_every_credential_form_is_redacted_in_errors(template):
         f"redis:learner:{SECRET}@127.0.0.1:6379/0",
         f"REDIS://learner:{SECRET}@127.0.0.1:6379/0",
         f"127.0.0.1:6379/0?password={SECRET}",
+        f"redis://:pa?{SECRET}@127.0.0.1:6379/0",
+        f"redis://learner:pa#{SECRET}@127.0.0.1:6379/0",
+        f"redis://learner:pa?x#{SECRET}@127.0.0.1:6379",
     ],
 )
 def test_malformed_urls_with_credentials_are_redacted_too(url):
@@ -171,6 +174,8 @@ def test_redact_keeps_what_helps_and_hides_what_hurts():
     assert backend.redact(f"redis://h:1/0?socket_timeout=5&password={SECRET}") == (
         "redis://h:1/0?socket_timeout=5&password=***"
     )
+    assert backend.redact(f"redis://:a?b#{SECRET}@h:1/0?db=0") == "redis://:***@h:1/0?db=0"
+    assert backend.redact("redis://h:1/0?client_name=me@home") == "redis://h:1/0?client_name=me@home"
 
 
 def test_unix_socket_url_that_nobody_listens_on_is_unavailable_not_a_bad_database(tmp_path):
