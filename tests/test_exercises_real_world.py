@@ -164,3 +164,10 @@ def test_db_queries(answer, ok, clue):
     assert feedback.ok is ok and clue in feedback.message
     if ok:
         assert "200" not in feedback.message
+
+
+def test_strategy_choice_reads_any_case():
+    assert check_strategy_choice({"newsroom": "Read", "book club": " write", "video platform": "HYBRID"}).ok
+    right = {"newsroom": "read", "book club": "write", "video platform": "hybrid"}
+    wrong_case = check_strategy_choice({**right, "newsroom": "Write"})
+    assert not wrong_case.ok and "2,000,000 timeline writes" in wrong_case.message

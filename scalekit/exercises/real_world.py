@@ -62,7 +62,7 @@ def check_strategy_choice(answer: object) -> Feedback:
         return wrong("replace every `...` with 'write', 'read' or 'hybrid' and run the cell again.")
     problems = []
     for case in STRATEGY_CASES:
-        choice = answer[case]
+        choice = answer[case].strip().lower() if isinstance(answer[case], str) else answer[case]
         if choice not in ("write", "read", "hybrid"):
             return wrong(f"{case}: choose 'write', 'read' or 'hybrid', got {choice!r}.")
         if choice != _RIGHT[case]:
