@@ -105,12 +105,7 @@ def fluid_backlog(arrival_rate: np.ndarray, capacity: np.ndarray | float, step: 
     ``backlog[t] = max(0, backlog[t-1] + (arrival_rate[t] - capacity[t]) * step)``.
     Rates are per second; ``step`` is the length of one step in seconds.
     """
-    arrivals = np.asarray(arrival_rate, dtype=float)
-    capacities = np.broadcast_to(np.asarray(capacity, dtype=float), arrivals.shape)
-    if (arrivals < 0).any() or (capacities < 0).any():
-        raise ValueError("arrival rates and capacities must be >= 0")
-    if step <= 0:
-        raise ValueError(f"step must be > 0 seconds, got {step}")
+    arrivals, capacities = _checked_trace(arrival_rate, capacity, step)
     backlog = np.empty_like(arrivals)
     waiting = 0.0
     for index, (offered, served) in enumerate(zip(arrivals.tolist(), capacities.tolist(), strict=True)):
@@ -119,8 +114,12 @@ def fluid_backlog(arrival_rate: np.ndarray, capacity: np.ndarray | float, step: 
     return backlog
 
 
-def _fluid_curves(arrival_rate: np.ndarray, capacity: np.ndarray | float, step: float):
-    """Knots of the cumulative arrival and departure curves of a fluid FIFO queue."""
+def _checked_trace(
+    arrival_rate: np.ndarray, capacity: np.ndarray | float, step: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Arrival rates and capacities as float arrays of one shape, or a ValueError saying what is wrong.
+
+    NaN must be refused, not computed with: ``max(0.0, nan)`` is 0.0, a silent empty queue."""
     arrivals = np.asarray(arrival_rate, dtype=float)
     if arrivals.ndim != 1 or arrivals.size == 0:
         raise ValueError("arrival_rate must be a non-empty 1-D array of rates per second")
@@ -131,6 +130,12 @@ def _fluid_curves(arrival_rate: np.ndarray, capacity: np.ndarray | float, step: 
         raise ValueError("arrival rates and capacities must be >= 0")
     if not (np.isfinite(step) and step > 0):
         raise ValueError(f"step must be > 0 seconds, got {step}")
+    return arrivals, capacities
+
+
+def _fluid_curves(arrival_rate: np.ndarray, capacity: np.ndarray | float, step: float):
+    """Knots of the cumulative arrival and departure curves of a fluid FIFO queue."""
+    arrivals, capacities = _checked_trace(arrival_rate, capacity, step)
     arrived = np.concatenate([[0.0], np.cumsum(arrivals * step)])
     times, departed = [0.0], [0.0]
     backlog = 0.0

@@ -61,6 +61,21 @@ def test_fluid_backlog_grows_under_overload_and_drains_after():
     assert sim.fluid_backlog(arrivals, np.array([20.0] * 6)).max() == 0.0
 
 
+@pytest.mark.parametrize(
+    ("rates", "capacity", "step", "message"),
+    [
+        ([1.0, float("nan"), 1.0], 0.5, 1.0, "finite numbers"),
+        ([1.0, float("inf")], float("inf"), 1.0, "finite numbers"),
+        ([1.0, 2.0], 0.5, float("nan"), "step must be > 0"),
+        ([1.0, -2.0], 0.5, 1.0, ">= 0"),
+    ],
+)
+def test_fluid_backlog_refuses_what_it_cannot_compute(rates, capacity, step, message):
+    """NaN once read as an empty queue: ``max(0.0, nan)`` is 0.0."""
+    with pytest.raises(ValueError, match=message):
+        sim.fluid_backlog(np.array(rates), capacity, step=step)
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="sorted"):
         sim.fifo_pool(np.array([1.0, 0.0]), np.array([1.0, 1.0]))
