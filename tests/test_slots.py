@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from redis.crc import key_slot
 
 from scalekit.routers import cluster_slot, crc16_xmodem, hash_tag, master_for_slot, slot_ranges
+from scalekit.routers.slots import has_hash_tag
 
 TRICKY = [
     "",
@@ -136,3 +137,12 @@ def test_numpy_integers_and_broken_text_are_handled():
     for call in (lambda: cluster_slot("\ud800"), lambda: stable_hash("bad \udcff")):
         with pytest.raises(ValueError, match="lone surrogate"):
             call()
+
+
+@given(st.text(alphabet="{}ab:", max_size=8), st.lists(st.text(alphabet="{}xy", max_size=4), max_size=6))
+def test_has_hash_tag_says_whether_every_key_under_a_prefix_shares_a_slot(prefix, suffixes):
+    """The check the queue, the caches and the timeline make before they accept a cluster prefix."""
+    if has_hash_tag(prefix):
+        assert len({hash_tag(prefix + suffix) for suffix in ["", *suffixes]}) == 1
+    else:
+        assert hash_tag(prefix + "{x}") != hash_tag(prefix + "{y}")

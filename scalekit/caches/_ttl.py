@@ -8,6 +8,8 @@ from numbers import Real
 import redis
 from redis.cluster import RedisCluster
 
+from scalekit.routers.slots import has_hash_tag
+
 # Longest TTL accepted: about 31 years. Redis refuses an expiry whose absolute time overflows
 # (SET ... PX 1e300 is "invalid expire time"), and by then the store may have been written.
 MAX_TTL = 1e9
@@ -43,12 +45,6 @@ def check_wait(seconds: float, name: str = "timeout") -> float:
     if not (seconds >= 0 and math.isfinite(seconds)):
         raise ValueError(f"{name} must be a finite number of seconds >= 0, got {seconds}")
     return float(seconds)
-
-
-def has_hash_tag(prefix: str) -> bool:
-    """True if ``prefix`` holds a Redis Cluster hash tag: a non-empty ``{...}`` (the first one counts)."""
-    start = prefix.find("{")
-    return start != -1 and prefix.find("}", start + 1) > start + 1
 
 
 def check_prefix(client: redis.Redis, prefix: str, what: str) -> str:

@@ -46,6 +46,7 @@ from redis.cluster import RedisCluster
 from scalekit.clock import Clock, WallClock
 from scalekit.queues import lua
 from scalekit.queues.encoding import describe_error, safe_text, to_json
+from scalekit.routers.slots import has_hash_tag
 
 _PURGE_KEYS = ("finished", "payload", "attempts", "lease", "status", "error", "idem", "keyof")
 
@@ -61,12 +62,6 @@ def _decoded(body: str) -> Any:
 def is_number(value: object) -> bool:
     """True for an int or float (numpy's too), False for bools, text and everything else."""
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
-def has_hash_tag(prefix: str) -> bool:
-    """True if ``prefix`` holds a Redis Cluster hash tag: a non-empty ``{...}`` (the first one counts)."""
-    start = prefix.find("{")
-    return start != -1 and prefix.find("}", start + 1) > start + 1
 
 
 class QueueFull(Exception):

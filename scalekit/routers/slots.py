@@ -48,6 +48,12 @@ def hash_tag(key: str | bytes) -> bytes:
     return data
 
 
+def has_hash_tag(prefix: str | bytes) -> bool:
+    """True if ``prefix`` holds a non-empty ``{tag}``, so every key that starts with it shares one slot."""
+    data = _as_bytes(prefix)
+    return hash_tag(data) != data
+
+
 def cluster_slot(key: str | bytes) -> int:
     """The Redis Cluster hash slot (0-16383) of ``key``; the same as ``CLUSTER KEYSLOT key``."""
     return crc16_xmodem(hash_tag(key)) % SLOT_COUNT

@@ -17,9 +17,9 @@ from typing import Any
 import redis
 from redis.cluster import RedisCluster
 
+from scalekit.routers.slots import SLOT_COUNT as SLOTS
 from scalekit.routers.slots import cluster_slot
 
-SLOTS = 16384
 CALLS_PER_TRIP = 8
 
 
@@ -43,12 +43,6 @@ def bucket_tags(prefix: str, buckets: int) -> list[str]:
             tags[k], missing = tag, missing - 1
         j += 1
     return [tag for tag in tags if tag is not None]
-
-
-def has_hash_tag(prefix: str) -> bool:
-    """True if every key that starts with ``prefix`` hashes to one slot: a non-empty ``{...}`` in it."""
-    start = prefix.find("{")
-    return start != -1 and prefix.find("}", start + 1) > start + 1
 
 
 def is_cluster(client: Any) -> bool:

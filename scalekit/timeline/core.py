@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 import redis
 
-from scalekit.timeline.buckets import bucket_tags, dispatch, group_calls, has_hash_tag, is_cluster
+from scalekit.routers.slots import has_hash_tag
+from scalekit.timeline.buckets import bucket_tags, dispatch, group_calls, is_cluster
 
 STRATEGIES = ("write", "read", "hybrid")
 _CHUNK = 1000
