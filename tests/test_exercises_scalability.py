@@ -144,3 +144,14 @@ def test_a_slow_learner_function_is_stopped_and_the_alarm_is_restored():
     assert time.monotonic() - started < 5
     assert signal.getsignal(signal.SIGALRM) is before
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_fleet_for_feedback_says_1_server_not_1_servers():
+    def one_too_many(arrival_rate, per_server, max_response):
+        servers = int(arrival_rate // per_server) + 1
+        while models.mmc_response_time(arrival_rate, per_server, servers) > max_response:
+            servers += 1
+        return servers + 1
+
+    message = ex.check_fleet_for(one_too_many).message
+    assert "with 1 server the mean response is already" in message and "1 servers" not in message

@@ -104,21 +104,25 @@ def check_fleet_for(fleet_for: object) -> Feedback:
             continue
         if got < 1 or got * per_server <= arrival:
             return wrong(
-                f"{where} returned {got}: {got} servers of {per_server:g} req/s cannot even keep up "
-                f"with {arrival:g} req/s, so the queue grows without bound."
+                f"{where} returned {got}: {got} x {per_server:g} = {got * per_server:g} req/s of capacity "
+                f"cannot even keep up with {arrival:g} req/s, so the queue grows without bound."
             )
         mean_ms = models.mmc_response_time(arrival, per_server, got) * 1000
         if got < expected:
             return wrong(
-                f"{where} returned {got}, but {got} servers give a mean response of {mean_ms:.2f} ms, "
+                f"{where} returned {got}, but with {_servers(got)} the mean response is {mean_ms:.2f} ms, "
                 f"above the {target * 1000:g} ms target."
             )
         fewer_ms = models.mmc_response_time(arrival, per_server, got - 1) * 1000
         return wrong(
-            f"{where} returned {got}, but {got - 1} servers already meet the {target * 1000:g} ms target "
-            f"({fewer_ms:.2f} ms): return the fewest."
+            f"{where} returned {got}, but with {_servers(got - 1)} the mean response is already "
+            f"{fewer_ms:.2f} ms, within the {target * 1000:g} ms target: return the fewest."
         )
     return correct("your function sizes every one of the generated fleets exactly as the M/M/c model does.")
+
+
+def _servers(count: int) -> str:
+    return "1 server" if count == 1 else f"{count} servers"
 
 
 SALE_PLANS = {
