@@ -6,8 +6,10 @@ circuit. **Open**: calls fail at once, without waiting on the dependency, for
 they all succeed the circuit closes, if one fails it opens again for another
 ``reset_timeout``. A probe that has not reported within ``reset_timeout`` counts as
 failed (Resilience4j's ``maxWaitDurationInHalfOpenState``), so a probe whose caller
-crashed cannot hold the circuit half-open for ever. In half-open only probe results
-count: a late answer to a call made while the circuit was closed is ignored.
+crashed cannot hold the circuit half-open for ever. In half-open only answers that
+could be a probe's count: a late answer to a call made while the circuit was closed is
+ignored until a probe goes out. After that the breaker cannot tell the two apart (calls
+carry no ticket), so such a late answer is taken for the probe's.
 """
 
 from __future__ import annotations
