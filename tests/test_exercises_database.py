@@ -151,3 +151,8 @@ def test_same_slot() -> None:
     ]:
         feedback = ex.check_same_slot(wrong)
         assert not feedback and says in verdict(feedback)
+
+
+def test_shard_key_reads_the_column_whatever_its_case() -> None:
+    assert ex.check_shard_key(" Conversation_ID ")
+    assert "one hot shard" in verdict(ex.check_shard_key("Created_at"))

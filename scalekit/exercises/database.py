@@ -38,8 +38,10 @@ def check_shard_key(answer: object) -> Feedback:
     missing = not_answered(answer)
     if missing is not None:
         return missing
-    if not isinstance(answer, str) or answer not in SHARD_KEY_CHOICES:
+    choice = answer.strip().lower() if isinstance(answer, str) else None
+    if choice not in SHARD_KEY_CHOICES:
         return wrong(f"answer with one of the column names {sorted(SHARD_KEY_CHOICES)}, got {answer!r}.")
+    answer = choice
     if answer == "conversation_id":
         return correct(
             "the hot query now reads a single shard, and the many independent keys spread writes evenly."
