@@ -238,6 +238,23 @@ def test_numpy_seconds_work_like_python_floats(redis, ns, clock):
     assert queue.purge(np.float64(1.0)) == 1
 
 
+def test_every_counter_the_queue_stores_is_one_stats_reports(redis, ns, clock):
+    """A job buried by nack, by the reaper and by reserve (record gone) leaves no unread counter."""
+    queue = make_queue(redis, ns, clock, max_attempts=1)
+    queue.enqueue("a")
+    assert queue.nack(queue.reserve(), "boom") == "dead"
+    queue.enqueue("b")
+    queue.reserve()
+    clock.advance(11)
+    assert queue.reap()[1]
+    gone = queue.enqueue("c")
+    redis.hdel(queue.keys["payload"], gone)
+    assert queue.reserve() is None
+    assert queue.stats()["dead"] == 3, "the dead-letter list, counted now"
+    lifetime = {"enqueued", "duplicates", "refused", "acked", "retried", "reaped"}
+    assert set(redis.hgetall(queue.keys["stats"])) <= lifetime
+
+
 @pytest.mark.parametrize(
     ("options", "message"),
     [

@@ -220,7 +220,6 @@ class JobQueue:
             "lease",
             "error",
             "dead",
-            "stats",
         )
         while True:
             found = self._run(self._reserve, keys, repr(now), repr(lease_until))

@@ -62,7 +62,6 @@ while true do
   redis.call('HSET', KEYS[4], id, 'dead')
   redis.call('HSET', KEYS[8], id, 'job record missing')
   redis.call('LPUSH', KEYS[9], id)
-  redis.call('HINCRBY', KEYS[10], 'dead', 1)
 end
 """
 
@@ -104,7 +103,6 @@ redis.call('HSET', KEYS[7], ARGV[1], ARGV[3])
 if tonumber(ARGV[6]) >= tonumber(ARGV[5]) then
   redis.call('HSET', KEYS[6], ARGV[1], 'dead')
   redis.call('LPUSH', KEYS[3], ARGV[1])
-  redis.call('HINCRBY', KEYS[4], 'dead', 1)
   return 2
 end
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
@@ -140,7 +138,6 @@ for i = #expired, 1, -1 do
     redis.call('HSET', KEYS[6], id, 'dead')
     redis.call('HSET', KEYS[7], id, reason)
     redis.call('LPUSH', KEYS[3], id)
-    redis.call('HINCRBY', KEYS[4], 'dead', 1)
     table.insert(dead, id)
   else
     redis.call('RPUSH', KEYS[2], id)
