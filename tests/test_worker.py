@@ -454,6 +454,35 @@ def test_an_ack_that_fails_mid_outage_is_retried_not_lost(redis, ns, clock):
     assert worker.reconnects == 3 and queue.stats()["acked"] == 1
 
 
+class _FlakyClock(SimClock):
+    """A clock read from the server (like ``ServerClock``): once ``flaky``, every other reading
+    fails as a dropped connection would."""
+
+    flaky, readings = False, 0
+
+    def now(self) -> float:
+        self.readings += 1
+        if self.flaky and self.readings % 2:
+            import redis as redis_py
+
+            raise redis_py.ConnectionError("Connection refused")
+        return super().now()
+
+
+def test_a_clock_that_reads_redis_is_waited_out_like_any_other_command(redis, ns):
+    clock = _FlakyClock()
+    queue = JobQueue(redis, ns.prefix, lease=30, clock=clock)
+    queue.enqueue("now")
+    queue.enqueue("later", delay=5)
+
+    def handler(job):
+        clock.flaky = True
+
+    worker = Worker(queue, handler, reconnect_base=0.01, reconnect_max=0.01)
+    assert worker.run() == 2
+    assert worker.counts["done"] == 2 and worker.reconnects > 0
+
+
 def test_reconnect_settings_are_checked(queue):
     with pytest.raises(ValueError, match="reconnect_base <= reconnect_max"):
         Worker(queue, lambda job: None, reconnect_base=0)

@@ -173,7 +173,8 @@ class Worker:
         else:
             result = "done" if self._retrying(self.queue.ack, job) else "lost"
         beats = beating.beats if isinstance(beating, Heartbeat) else 0
-        outcome = Outcome(job.id, job.attempt, result, self.name, self.queue.clock.now(), error, beats)
+        at = self._retrying(self.queue.clock.now)
+        outcome = Outcome(job.id, job.attempt, result, self.name, at, error, beats)
         self.log.append(outcome)
         self.counts[result] += 1
         return outcome
@@ -231,7 +232,7 @@ class Worker:
 
     def _wait_until(self, when: float | None) -> None:
         clock = self.queue.clock
-        now = clock.now()
+        now = self._retrying(clock.now)  # a ServerClock reads Redis, which may be down
         if when is None or when - now > self.poll:
             clock.sleep(self.poll)
         elif hasattr(clock, "advance_to"):
