@@ -86,3 +86,24 @@ def test_a_key_that_is_not_a_product_id_is_refused_even_when_redis_holds_it(redi
     for key in ("1", 1.0, True):
         with pytest.raises(ValueError, match="a product key is an integer id"):
             cache.get(key)
+
+
+def test_numpy_integer_keys_are_product_ids(redis, ns):
+    """Keys drawn from a seeded numpy generator are np.int64, not int: every tier takes them."""
+    import numpy as np
+
+    store, clock = ProductStore(), SimClock()
+    key = np.int64(7)
+    aside = CacheAside(redis, store, prefix=f"{ns.prefix}:a")
+    aside.put(key, PRODUCT)
+    assert aside.get(key) == PRODUCT and aside.get(key) == PRODUCT and aside.hits == 1
+    through = WriteThrough(redis, store, prefix=f"{ns.prefix}:t")
+    through.put(np.int32(8), PRODUCT)
+    assert through.get(np.uint16(8)) == PRODUCT
+    behind = WriteBehind(redis, store, prefix=f"{ns.prefix}:b", clock=clock)
+    behind.put(np.int64(9), PRODUCT)
+    assert behind.get(np.int64(9)) == PRODUCT
+    behind.flush()
+    assert store.get(np.int64(9)) == PRODUCT == store.get(9)
+    with pytest.raises(ValueError, match="integer id"):
+        aside.get(np.float64(7.0))

@@ -88,7 +88,7 @@ class CacheAside:
         The fill is skipped if a write or delete of ``key`` happened while this read
         was at the store (see :attr:`fills_refused`): the value may already be old.
         """
-        check_key(key)
+        key = check_key(key)
         with self.cache.pipeline(transaction=False) as snapshot:
             snapshot.get(self.key(key))
             snapshot.get(self.generation_key(key))
@@ -120,7 +120,7 @@ class CacheAside:
 
     def invalidate(self, key: int) -> bool:
         """Drop the cached entry for ``key`` and bump its generation; True if there was an entry."""
-        check_key(key)
+        key = check_key(key)
         return bool(self._invalidate(keys=[self.key(key), self.generation_key(key)]))
 
     def hit_ratio(self) -> float:

@@ -10,6 +10,7 @@ of changes that was already applied does nothing.
 from __future__ import annotations
 
 import json
+import numbers
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -192,9 +193,10 @@ def check_key(key: object) -> int:
 
 
 def _id(key: object) -> int:
-    if isinstance(key, bool) or not isinstance(key, int):
+    """``key`` as a Python int; numpy integers (from a seeded generator) are ids too."""
+    if isinstance(key, bool) or not isinstance(key, numbers.Integral):
         raise ValueError(f"a product key is an integer id, got {type(key).__name__} {key!r}")
-    return _int64("product key", key)
+    return _int64("product key", int(key))
 
 
 def _int64(what: str, number: int) -> int:

@@ -157,7 +157,7 @@ class WriteBehind:
 
     def get(self, key: int) -> dict[str, Any] | None:
         """Product ``key``: the newest write, even one the store has not seen yet."""
-        check_key(key)
+        key = check_key(key)
         with self.cache.pipeline() as snapshot:
             snapshot.get(self.generation_key(key))
             snapshot.hget(self.pending_key, str(key))
@@ -309,7 +309,7 @@ class WriteBehind:
     def _write(self, key: int, payload: str, timeout: float) -> str:
         if self.closed:
             raise RuntimeError("this WriteBehind is closed; create a new one to write again")
-        check_key(key)
+        key = check_key(key)
         deadline = self.clock.now() + check_wait(timeout)
         while True:
             version = self._record(

@@ -143,7 +143,7 @@ class WriteThrough:
         mapping; it is checked and serialised before either tier is touched, so a
         value that cannot be saved or cached changes nothing.
         """
-        check_key(key)
+        key = check_key(key)
         payload = encode_product(value)
         before = self._begin_write(key)
         try:
@@ -158,7 +158,7 @@ class WriteThrough:
 
     def delete(self, key: int) -> None:
         """Delete product ``key`` from the store, then from the cache."""
-        check_key(key)
+        key = check_key(key)
         self._begin_write(key)
         try:
             self.store.delete(key)
@@ -169,7 +169,7 @@ class WriteThrough:
 
     def get(self, key: int) -> dict[str, Any] | None:
         """Product ``key``: from Redis, or from the store (then cached) if Redis lacks it."""
-        check_key(key)
+        key = check_key(key)
         raw = self.cache.get(self.key(key))
         cached = _product(raw)
         if cached is not None:
