@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import uuid
 
 import numpy as np
 import pytest
+import redis as redis_py
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -346,3 +348,37 @@ def test_threads_posting_and_reading_at_once_see_ordered_capped_timelines(redis,
     newest = sorted(((json.loads(b)["ts"], int(pid), pid) for pid, b in bodies.items()), reverse=True)
     want = [pid for _, _, pid in newest[:capacity]]
     assert all([p.id for p in timeline.read(user, limit=capacity)] == want for user in range(30))
+
+
+class _DropsSecondBatch:
+    """A client whose second pipeline fails, like a connection lost half-way through a bulk load."""
+
+    def __init__(self, client) -> None:
+        self._client, self.batches = client, 0
+
+    def pipeline(self, *args, **kwargs):
+        pipe = self._client.pipeline(*args, **kwargs)
+        execute = pipe.execute
+
+        def failing(*a, **k):
+            self.batches += 1
+            if self.batches == 2:
+                raise redis_py.ConnectionError("connection lost")
+            return execute(*a, **k)
+
+        pipe.execute = failing
+        return pipe
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_a_bulk_load_cut_short_and_run_again_leaves_the_whole_graph(redis, ns):
+    followees, followers = np.array([5, 5, 6, 7]), np.array([1, 2, 1, 5])
+    timeline = Timeline(_DropsSecondBatch(redis), ns.prefix, strategy="read")
+    with contextlib.suppress(redis_py.ConnectionError):
+        timeline.load_graph(followees, followers)
+    timeline.client = redis
+    timeline.load_graph(followees, followers)
+    assert [timeline.following(user) for user in (1, 2, 5)] == [[5, 6], [5], [7]]
+    assert [timeline.follower_count(user) for user in (5, 6, 7)] == [2, 1, 1]

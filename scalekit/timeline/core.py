@@ -220,6 +220,8 @@ class Timeline:
         """Add the edges ``followers[i] follows followees[i]`` in bulk; return how many were new.
 
         Only before the first post (a bulk load does no backfill); use :meth:`follow` after.
+        Each edge is one :meth:`follow` script (the follower set, the followee set and the
+        count move together), so a load cut short and run again leaves the same graph.
         """
         if self.client.exists(self.key("next_id")):
             raise ValueError("load_graph works only before the first post; use follow() for later edges")
@@ -238,19 +240,13 @@ class Timeline:
         if (src == dst).any():
             raise ValueError(f"user {int(src[src == dst][0])} cannot follow themselves")
         pairs = np.unique(np.stack([src, dst], axis=1), axis=0) if src.size else np.empty((0, 2), int)
-        added = 0
+        added, counts = 0, self.key("counts")
         for start in range(0, len(pairs), _CHUNK):
-            chunk = pairs[start : start + _CHUNK].tolist()
             with self.client.pipeline(transaction=False) as pipe:
-                for followee, follower in chunk:
-                    pipe.zadd(self.key("followers", followee), {follower: 0}, nx=True)
-                fresh = [pair for pair, new in zip(chunk, pipe.execute(), strict=True) if new]
-            with self.client.pipeline(transaction=False) as pipe:
-                for followee, follower in fresh:
-                    pipe.sadd(self.key("following", follower), followee)
-                    pipe.hincrby(self.key("counts"), followee, 1)
-                pipe.execute()
-            added += len(fresh)
+                for followee, follower in pairs[start : start + _CHUNK].tolist():
+                    keys = [self.key("followers", followee), self.key("following", follower), counts]
+                    self._follow(keys=keys, args=[follower, followee], client=pipe)
+                added += sum(int(count) >= 0 for count in pipe.execute())
         return added
 
     def follower_count(self, user: int) -> int:
