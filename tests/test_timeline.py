@@ -351,34 +351,50 @@ def test_threads_posting_and_reading_at_once_see_ordered_capped_timelines(redis,
 
 
 class _DropsSecondBatch:
-    """A client whose second pipeline fails, like a connection lost half-way through a bulk load."""
+    """A client whose second batch (a pipeline or a script call) fails, like a connection lost
+    half-way through a bulk load."""
 
     def __init__(self, client) -> None:
         self._client, self.batches = client, 0
+
+    def _sent(self) -> None:
+        self.batches += 1
+        if self.batches == 2:
+            raise redis_py.ConnectionError("connection lost")
 
     def pipeline(self, *args, **kwargs):
         pipe = self._client.pipeline(*args, **kwargs)
         execute = pipe.execute
 
         def failing(*a, **k):
-            self.batches += 1
-            if self.batches == 2:
-                raise redis_py.ConnectionError("connection lost")
+            self._sent()
             return execute(*a, **k)
 
         pipe.execute = failing
         return pipe
 
+    def register_script(self, source: str):
+        from redis.commands.core import Script
+
+        return Script(self, source)
+
+    def evalsha(self, *args, **kwargs):
+        self._sent()
+        return self._client.evalsha(*args, **kwargs)
+
     def __getattr__(self, name):
         return getattr(self._client, name)
 
 
-def test_a_bulk_load_cut_short_and_run_again_leaves_the_whole_graph(redis, ns):
-    followees, followers = np.array([5, 5, 6, 7]), np.array([1, 2, 1, 5])
+@pytest.mark.parametrize("edges", [4, 1500])
+def test_a_bulk_load_cut_short_and_run_again_leaves_the_whole_graph(redis, ns, edges):
+    followers = np.arange(1, edges + 1)
+    followees = followers % 3 + 10**6
     timeline = Timeline(_DropsSecondBatch(redis), ns.prefix, strategy="read")
     with contextlib.suppress(redis_py.ConnectionError):
         timeline.load_graph(followees, followers)
     timeline.client = redis
     timeline.load_graph(followees, followers)
-    assert [timeline.following(user) for user in (1, 2, 5)] == [[5, 6], [5], [7]]
-    assert [timeline.follower_count(user) for user in (5, 6, 7)] == [2, 1, 1]
+    assert all(timeline.following(int(u)) == [int(f)] for u, f in zip(followers, followees, strict=True))
+    counts = np.bincount(followees - 10**6)
+    assert [timeline.follower_count(10**6 + i) for i in range(3)] == counts.tolist()

@@ -43,6 +43,20 @@ if redis.call('ZADD', KEYS[1], 'NX', 0, ARGV[1]) == 0 then return -1 end
 redis.call('SADD', KEYS[2], ARGV[2])
 return redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
 """
+# load_graph's chunk of edges in one call: KEYS[i], KEYS[i + 1] are the followee's follower set and
+# the follower's following set of the edge ARGV[i] (follower) -> ARGV[i + 1] (followee); the last
+# key holds the counts. The graph keys share one slot, so this runs on a cluster too.
+_FOLLOW_MANY = """
+local added, counts = 0, KEYS[#KEYS]
+for i = 1, #ARGV, 2 do
+  if redis.call('ZADD', KEYS[i], 'NX', 0, ARGV[i]) == 1 then
+    redis.call('SADD', KEYS[i + 1], ARGV[i + 1])
+    redis.call('HINCRBY', counts, ARGV[i + 1], 1)
+    added = added + 1
+  end
+end
+return added
+"""
 _FANOUT = """
 local cap = tonumber(ARGV[3])
 local limit = cap + tonumber(ARGV[4])
@@ -175,6 +189,7 @@ class Timeline:
         self._base = prefix if buckets == 1 else f"{prefix}:{{{prefix}:g}}"
         self._tags = bucket_tags(prefix, buckets) if buckets > 1 else []
         self._follow = client.register_script(_FOLLOW)
+        self._follow_many = client.register_script(_FOLLOW_MANY)
         self._fanout = client.register_script(_FANOUT)
         self._spread = client.register_script(_SPREAD)
 
@@ -220,7 +235,7 @@ class Timeline:
         """Add the edges ``followers[i] follows followees[i]`` in bulk; return how many were new.
 
         Only before the first post (a bulk load does no backfill); use :meth:`follow` after.
-        Each edge is one :meth:`follow` script (the follower set, the followee set and the
+        Each chunk of 1,000 edges is one script (an edge's follower set, following set and
         count move together), so a load cut short and run again leaves the same graph.
         """
         if self.client.exists(self.key("next_id")):
@@ -240,13 +255,13 @@ class Timeline:
         if (src == dst).any():
             raise ValueError(f"user {int(src[src == dst][0])} cannot follow themselves")
         pairs = np.unique(np.stack([src, dst], axis=1), axis=0) if src.size else np.empty((0, 2), int)
-        added, counts = 0, self.key("counts")
+        added = 0
         for start in range(0, len(pairs), _CHUNK):
-            with self.client.pipeline(transaction=False) as pipe:
-                for followee, follower in pairs[start : start + _CHUNK].tolist():
-                    keys = [self.key("followers", followee), self.key("following", follower), counts]
-                    self._follow(keys=keys, args=[follower, followee], client=pipe)
-                added += sum(int(count) >= 0 for count in pipe.execute())
+            keys, args = [], []
+            for followee, follower in pairs[start : start + _CHUNK].tolist():
+                keys += [self.key("followers", followee), self.key("following", follower)]
+                args += [follower, followee]
+            added += int(self._follow_many(keys=[*keys, self.key("counts")], args=args))
         return added
 
     def follower_count(self, user: int) -> int:
