@@ -156,6 +156,8 @@ def _split(url: str) -> tuple[str, str | None, str, str]:
     Lenient on purpose: it must find the credentials in URLs that are not valid, since
     those are the ones that end up in error messages. A password may hold a raw ``?`` or
     ``#`` (not percent-encoded): the user info runs to the last ``@`` before the first ``/``.
+    (So ``redis://h:1?client_name=me@home``, without a path, is over-redacted: it cannot be
+    told apart from a password ``1?client_name=me``, and hiding too much leaks nothing.)
     """
     scheme = _SCHEME.match(url)
     start = scheme.end() if scheme else 0

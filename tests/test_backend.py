@@ -176,6 +176,7 @@ def test_redact_keeps_what_helps_and_hides_what_hurts():
     )
     assert backend.redact(f"redis://:a?b#{SECRET}@h:1/0?db=0") == "redis://:***@h:1/0?db=0"
     assert backend.redact("redis://h:1/0?client_name=me@home") == "redis://h:1/0?client_name=me@home"
+    assert backend.redact(f"redis://:a?b={SECRET}@h:1") == "redis://:***@h:1"
 
 
 def test_unix_socket_url_that_nobody_listens_on_is_unavailable_not_a_bad_database(tmp_path):
