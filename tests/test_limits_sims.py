@@ -173,3 +173,23 @@ def test_goodput_never_exceeds_what_the_servers_can_do():
 def test_retry_settings_that_are_not_finite_are_refused(make):
     with pytest.raises(ValueError, match=r"finite|> 0"):
         make()
+
+
+@pytest.mark.parametrize("delay", [float("nan"), -0.05, "0.02", None])
+def test_a_hedge_delay_that_means_nothing_is_refused(delay):
+    """NaN once gave a p99 of one nanosecond; a negative delay, a p99 below one shard's."""
+    shard = tail.LatencyMix()
+    for call in (
+        lambda: tail.hedged_quantile(shard, delay, 0.99),
+        lambda: tail.hedged_sample(shard, delay, 10, seed=1),
+        lambda: tail.hedged_cdf(shard, delay, 0.01),
+    ):
+        with pytest.raises(ValueError, match="hedge delay"):
+            call()
+
+
+def test_never_hedging_is_the_shard_itself_and_a_mix_needs_finite_medians():
+    shard = tail.LatencyMix()
+    assert tail.hedged_quantile(shard, math.inf, 0.99) == pytest.approx(shard.quantile(0.99))
+    with pytest.raises(ValueError, match="finite numbers > 0"):
+        tail.LatencyMix(median=math.inf)

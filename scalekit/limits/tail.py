@@ -11,6 +11,7 @@ one extra request for each first copy still out at ``delay``.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -33,8 +34,9 @@ class LatencyMix:
     slow_sigma: float = 0.5
 
     def __post_init__(self) -> None:
-        if not (self.median > 0 and self.slow_median > 0 and self.sigma > 0 and self.slow_sigma > 0):
-            raise ValueError("medians and sigmas must be > 0")
+        values = (self.median, self.slow_median, self.sigma, self.slow_sigma)
+        if not all(0 < value < math.inf for value in values):
+            raise ValueError(f"medians and sigmas must be finite numbers > 0, got {values}")
         if not 0 <= self.slow_share < 1:
             raise ValueError(f"slow_share must be in [0, 1), got {self.slow_share}")
 
@@ -76,6 +78,7 @@ def fanout_sample(
 
 def hedged_cdf(shard: LatencyMix, delay: float, t: float) -> float:
     """P(hedged latency <= t): the first copy, or a second copy sent at ``delay``, answers by ``t``."""
+    _check_delay(delay)
     first_late = 1.0 - shard.cdf(t)
     if t < delay:
         return 1.0 - first_late
@@ -85,6 +88,7 @@ def hedged_cdf(shard: LatencyMix, delay: float, t: float) -> float:
 def hedged_quantile(shard: LatencyMix, delay: float, q: float, n: int = 1) -> float:
     """Closed form: the ``q`` quantile of the slowest of ``n`` hedged shard calls."""
     _check_n(n)
+    _check_delay(delay)
     return _invert(lambda t: hedged_cdf(shard, delay, t), q ** (1.0 / n))
 
 
@@ -92,6 +96,7 @@ def hedged_sample(
     shard: LatencyMix, delay: float, size: int | tuple[int, ...], *, seed: int | None = None, rng=None
 ) -> tuple[np.ndarray, float]:
     """Simulated hedged latencies, and the extra load: second copies sent per request."""
+    _check_delay(delay)
     generator = make_rng(seed, rng)
     first = shard.sample(size, rng=generator)
     second = shard.sample(size, rng=generator)
@@ -120,3 +125,12 @@ def _invert(cdf, q: float) -> float:
 def _check_n(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"fan-out must be a whole number of shards >= 1, got {n!r}")
+
+
+def _check_delay(delay: float) -> None:
+    """A hedge goes out ``delay`` seconds after the first copy: >= 0 (``inf``: never), not NaN."""
+    if isinstance(delay, bool) or not isinstance(delay, numbers.Real) or not delay >= 0:
+        raise ValueError(
+            f"the hedge delay must be a number of seconds >= 0 after the first copy (inf: never hedge), "
+            f"got {delay!r}"
+        )
