@@ -193,3 +193,10 @@ def test_never_hedging_is_the_shard_itself_and_a_mix_needs_finite_medians():
     assert tail.hedged_quantile(shard, math.inf, 0.99) == pytest.approx(shard.quantile(0.99))
     with pytest.raises(ValueError, match="finite numbers > 0"):
         tail.LatencyMix(median=math.inf)
+
+
+def test_a_numpy_shard_count_is_a_shard_count():
+    shard = tail.LatencyMix()
+    assert tail.fanout_quantile(shard, np.int64(10), 0.99) == tail.fanout_quantile(shard, 10, 0.99)
+    assert tail.hedged_quantile(shard, 0.02, 0.99, np.int64(3)) == tail.hedged_quantile(shard, 0.02, 0.99, 3)
+    assert tail.fanout_sample(shard, np.int64(4), 3, seed=1).shape == (3,)

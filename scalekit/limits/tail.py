@@ -123,7 +123,7 @@ def _invert(cdf, q: float) -> float:
 
 
 def _check_n(n: int) -> None:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
         raise ValueError(f"fan-out must be a whole number of shards >= 1, got {n!r}")
 
 
