@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -638,52 +637,21 @@ def test_a_malformed_entry_in_the_stream_is_dead_lettered_not_a_poison_pill(wb, 
     assert wb.get(1) == product(1)
 
 
-def _start_redis(port: int, directory: str) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [
-            shutil.which("redis-server") or "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            directory,
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        with contextlib.suppress(Exception), redis_lib.Redis(port=port, socket_timeout=1) as probe:
-            if probe.ping():
-                return process
-        assert process.poll() is None and time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.05)
-
-
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server on PATH")
 def test_flusher_rides_out_a_redis_crash_and_appendonly_keeps_the_backlog(tmp_path):
     """Writes acknowledged, Redis SIGKILLed, a flusher started while it is down, Redis restarted
     from its append-only file: the flusher says it is waiting, then saves every write."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url, db_path = f"redis://127.0.0.1:{port}/0", str(tmp_path / "products.sqlite")
-    server = _start_redis(port, str(tmp_path))
+    from throwaway_redis import RedisProcess
+
+    server = RedisProcess(tmp_path / "redis", shutil.which("redis-server")).start()
+    url, db_path = server.url, str(tmp_path / "products.sqlite")
     try:
-        client = redis_lib.Redis(port=port, decode_responses=True)
+        client = redis_lib.Redis(port=server.port, decode_responses=True)
         writer = WriteBehind(client, ProductStore(db_path), prefix="{wb}", clock=SimClock())
         for key in range(5):
             writer.put(key, product(key))
         client.close()
         server.kill()
-        server.wait(timeout=10)
         lines: list[str] = []
         result: list[int] = []
         flusher = threading.Thread(
@@ -694,7 +662,7 @@ def test_flusher_rides_out_a_redis_crash_and_appendonly_keeps_the_backlog(tmp_pa
         while not lines:
             assert time.monotonic() < deadline, "the flusher never reported the outage"
             time.sleep(0.02)
-        server = _start_redis(port, str(tmp_path))
+        server.start()
         flusher.join(timeout=30)
         assert not flusher.is_alive()
         assert result == [5]
@@ -702,7 +670,6 @@ def test_flusher_rides_out_a_redis_crash_and_appendonly_keeps_the_backlog(tmp_pa
         assert ProductStore(db_path).snapshot() == {key: product(key) for key in range(5)}
     finally:
         server.kill()
-        server.wait(timeout=10)
 
 
 @pytest.mark.parametrize("garbage", ["not json", "[1, 2]", '{"name": "x"}'])
